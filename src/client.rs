@@ -1,0 +1,431 @@
+//! [`Client`], its [`ClientBuilder`], and the Rescale regions ([`Platform`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::jobs::Jobs;
+use crate::transport::Transport;
+
+/// Environment variable that holds the API key.
+pub const ENV_API_KEY: &str = "RESCALE_API_KEY";
+/// Environment variable that holds the base URL, e.g. `https://eu.rescale.com/api/v2/`.
+pub const ENV_API_URL: &str = "RESCALE_API_URL";
+/// Older name of [`ENV_API_URL`] that some tools use; read when the first is unset.
+pub const ENV_BASE_URL: &str = "RESCALE_BASE_URL";
+
+/// The User-Agent every request carries.
+pub(crate) const USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A Rescale region. Each has its own host, and a key issued on one is rejected by the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Platform {
+    /// `platform.rescale.com`, the default.
+    #[default]
+    Us,
+    /// `eu.rescale.com`.
+    Eu,
+    /// `kr.rescale.com`.
+    Kr,
+    /// `platform.rescale.jp`.
+    Jp,
+    /// `itar.rescale.com`.
+    Itar,
+    /// `itar.rescale-gov.com`.
+    ItarGov,
+}
+
+impl Platform {
+    /// The v2 API base URL of the region, with its trailing slash.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Platform::Us => "https://platform.rescale.com/api/v2/",
+            Platform::Eu => "https://eu.rescale.com/api/v2/",
+            Platform::Kr => "https://kr.rescale.com/api/v2/",
+            Platform::Jp => "https://platform.rescale.jp/api/v2/",
+            Platform::Itar => "https://itar.rescale.com/api/v2/",
+            Platform::ItarGov => "https://itar.rescale-gov.com/api/v2/",
+        }
+    }
+}
+
+/// The client of the Rescale API.
+///
+/// Cheap to clone (an `Arc` inside): clones share one connection pool and configuration.
+/// `Send + Sync`, so one client can serve a whole service.
+///
+/// ```no_run
+/// # async fn demo() -> rescale::Result<()> {
+/// let client = rescale::Client::from_env()?;
+/// let job = client.jobs().get("LeeKa").await?;
+/// println!("{} is {}", job.id, job.name);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) transport: Arc<Transport>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.transport.base_url().as_str())
+            .field("token", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: the key from `RESCALE_API_KEY`, the base
+    /// URL from `RESCALE_API_URL` (or `RESCALE_BASE_URL`), the US platform otherwise.
+    ///
+    /// A missing key is an [`Error::Config`] that names the variable.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The base URL every endpoint path is appended to, e.g. `https://platform.rescale.com/api/v2/`.
+    pub fn base_url(&self) -> &Url {
+        self.transport.base_url()
+    }
+
+    /// The job endpoints.
+    pub fn jobs(&self) -> Jobs {
+        Jobs::new(self.clone())
+    }
+}
+
+/// Builds a [`Client`]. Every setting is checked in [`build`](ClientBuilder::build).
+///
+/// ```
+/// let client = rescale::Client::builder()
+///     .token("my-api-key")
+///     .platform(rescale::Platform::Eu)
+///     .build()?;
+/// assert_eq!(client.base_url().as_str(), "https://eu.rescale.com/api/v2/");
+/// # Ok::<(), rescale::Error>(())
+/// ```
+#[derive(Default)]
+#[must_use]
+pub struct ClientBuilder {
+    token: Option<SecretString>,
+    base_url: Option<String>,
+    platform: Option<Platform>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("platform", &self.platform)
+            .field("http", &self.http.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder preloaded from the environment (see [`Client::from_env`]); further setters
+    /// override what it read.
+    pub fn from_env() -> Result<ClientBuilder> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
+        let token = lookup(ENV_API_KEY)
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "the environment variable {ENV_API_KEY} is not set; set it to your Rescale API key"
+                ))
+            })?;
+        let mut builder = ClientBuilder::default().token(token);
+        let url = lookup(ENV_API_URL)
+            .filter(|u| !u.trim().is_empty())
+            .or_else(|| lookup(ENV_BASE_URL).filter(|u| !u.trim().is_empty()));
+        if let Some(url) = url {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// The API key. Sent as `Token <key>`, or as `Bearer <key>` for a short-lived session
+    /// key that looks like a JWT. Kept as a secret: never printed.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// The base URL with its API prefix, e.g. `https://eu.rescale.com/api/v2/`. A missing
+    /// trailing slash is added. Plain `http` is refused unless the host is loopback.
+    /// Takes precedence over [`platform`](ClientBuilder::platform).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The region, when no [`base_url`](ClientBuilder::base_url) is given. US by default.
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// A `reqwest::Client` of your own (proxies, certificates, ...). Its default headers
+    /// are kept; the key and User-Agent are added per request.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let token = self.token.ok_or_else(|| {
+            Error::Config(
+                "no API key: call ClientBuilder::token, or set RESCALE_API_KEY and use Client::from_env"
+                    .into(),
+            )
+        })?;
+        let key = token.expose_secret().trim();
+        if key.is_empty() {
+            return Err(Error::Config("the API key is blank".into()));
+        }
+        if key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::Config(
+                "the API key contains whitespace or control characters".into(),
+            ));
+        }
+        let authorization = SecretString::from(if looks_like_jwt(key) {
+            format!("Bearer {key}")
+        } else {
+            format!("Token {key}")
+        });
+
+        let raw = match &self.base_url {
+            Some(u) => u.trim().to_owned(),
+            None => self.platform.unwrap_or_default().base_url().to_owned(),
+        };
+        let base_url = parse_base_url(&raw)?;
+
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            transport: Arc::new(Transport::new(http, base_url, authorization)),
+        })
+    }
+}
+
+/// A short-lived session key: a JWT, three base64url parts, the header starting `ey`.
+fn looks_like_jwt(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('.').collect();
+    key.starts_with("ey")
+        && parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+        })
+}
+
+fn parse_base_url(raw: &str) -> Result<Url> {
+    let mut url = Url::parse(raw)
+        .map_err(|e| Error::Config(format!("the base URL `{raw}` is not a valid URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "the base URL `{raw}` uses plain http; the API key would travel unencrypted. Use https (plain http is allowed only for loopback hosts)"
+            )));
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "the base URL `{raw}` has scheme `{other}`; expected https"
+            )));
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::Config(format!("the base URL `{raw}` has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry credentials; use ClientBuilder::token".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "the base URL `{raw}` must not have a query or fragment"
+        )));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn base_url_gets_its_trailing_slash_and_keeps_the_prefix() {
+        let c = Client::builder()
+            .token("k")
+            .base_url("https://eu.rescale.com/api/v2")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url().as_str(), "https://eu.rescale.com/api/v2/");
+        let c = Client::builder()
+            .token("k")
+            .base_url("https://platform.rescale.com/api/")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url().as_str(), "https://platform.rescale.com/api/");
+    }
+
+    #[test]
+    fn default_is_us_v2_and_platforms_map_to_their_hosts() {
+        let c = Client::builder().token("k").build().unwrap();
+        assert_eq!(
+            c.base_url().as_str(),
+            "https://platform.rescale.com/api/v2/"
+        );
+        for (p, host) in [
+            (Platform::Eu, "eu.rescale.com"),
+            (Platform::Kr, "kr.rescale.com"),
+            (Platform::Jp, "platform.rescale.jp"),
+            (Platform::Itar, "itar.rescale.com"),
+            (Platform::ItarGov, "itar.rescale-gov.com"),
+        ] {
+            let c = Client::builder().token("k").platform(p).build().unwrap();
+            assert_eq!(c.base_url().host_str(), Some(host));
+            assert_eq!(c.base_url().path(), "/api/v2/");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_loopback() {
+        let err = Client::builder()
+            .token("k")
+            .base_url("http://platform.rescale.com/api/v2/")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ref m) if m.contains("plain http")),
+            "{err}"
+        );
+        for ok in [
+            "http://127.0.0.1:8080/api/v2/",
+            "http://localhost:1/api/v2/",
+            "http://[::1]:9/api/v2/",
+        ] {
+            Client::builder().token("k").base_url(ok).build().unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_base_urls_are_config_errors() {
+        for bad in [
+            "not a url",
+            "ftp://x/api/",
+            "https://u:p@host/api/v2/",
+            "https://h/api/v2/?x=1",
+        ] {
+            let err = Client::builder()
+                .token("k")
+                .base_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_key_names_the_variable() {
+        let err = ClientBuilder::from_lookup(lookup(&[])).unwrap_err();
+        assert!(err.to_string().contains("RESCALE_API_KEY"), "{err}");
+        let err = Client::builder().build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+    }
+
+    #[test]
+    fn env_reads_url_then_falls_back_to_base_url() {
+        let b = ClientBuilder::from_lookup(lookup(&[
+            ("RESCALE_API_KEY", "k"),
+            ("RESCALE_BASE_URL", "https://kr.rescale.com/api/v2/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            b.build().unwrap().base_url().as_str(),
+            "https://kr.rescale.com/api/v2/"
+        );
+        let b = ClientBuilder::from_lookup(lookup(&[
+            ("RESCALE_API_KEY", "k"),
+            ("RESCALE_API_URL", "https://eu.rescale.com/api/v2/"),
+            ("RESCALE_BASE_URL", "https://kr.rescale.com/api/v2/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            b.build().unwrap().base_url().as_str(),
+            "https://eu.rescale.com/api/v2/"
+        );
+    }
+
+    #[test]
+    fn jwt_detection() {
+        assert!(looks_like_jwt("eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"));
+        assert!(!looks_like_jwt("eyJhbGciOi.eyJzdWIiOi"));
+        assert!(!looks_like_jwt("0123456789abcdef"));
+        assert!(!looks_like_jwt("ey..x"));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let secret = "super-secret-key-123";
+        let b = Client::builder().token(secret);
+        assert!(!format!("{b:?}").contains(secret));
+        let c = b.build().unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains(secret), "{dbg}");
+        assert!(dbg.contains("redacted"));
+    }
+
+    #[test]
+    fn client_is_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<Client>();
+    }
+}

@@ -1,0 +1,5 @@
+//! Files: the file object jobs refer to and produce.
+
+mod models;
+
+pub use models::*;

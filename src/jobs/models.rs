@@ -1,0 +1,1112 @@
+//! Job models: what the service returns, and the request bodies the crate sends.
+//!
+//! Field names are the JSON names in snake_case. Every response model keeps the fields it
+//! does not know in `extra`, so that a job read and written back loses nothing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use serde_with::skip_serializing_none;
+
+use crate::error::{Error, Result};
+use crate::files::JobFile;
+use crate::serde_util::{null_as_default, opt_u32, opt_u64, u32_lenient};
+
+/// A job's id, e.g. `LeeKa`: short, opaque and case-sensitive.
+///
+/// Methods that take a job id accept a `&str`, a `String` or a `&JobId` alike.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(String);
+
+impl JobId {
+    /// Wraps an id.
+    pub fn new(id: impl Into<String>) -> Self {
+        JobId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for JobId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for JobId {
+    fn from(id: String) -> Self {
+        JobId(id)
+    }
+}
+
+impl From<&str> for JobId {
+    fn from(id: &str) -> Self {
+        JobId(id.to_owned())
+    }
+}
+
+impl From<JobId> for String {
+    fn from(id: JobId) -> Self {
+        id.0
+    }
+}
+
+impl PartialEq<str> for JobId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for JobId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+string_enum! {
+    /// A job status. Decodes both the display form (`Waiting for Queue`) and the upper-case
+    /// form list filters use (`WAITING_FOR_QUEUE`).
+    ///
+    /// A failed job still ends in `Completed`: look at the reason and the history.
+    pub enum JobStatus {
+        /// Saved, submitted, not yet queued.
+        Pending => "Pending",
+        /// Waiting for a place in the queue.
+        WaitingForQueue => "Waiting for Queue",
+        /// Queued.
+        Queued => "Queued",
+        /// Hardware is starting.
+        Started => "Started",
+        /// Inputs validated.
+        Validated => "Validated",
+        /// Running.
+        Executing => "Executing",
+        /// Finished, successfully or not.
+        Completed => "Completed",
+        /// Being stopped (also seen before a failed job completes).
+        Stopping => "Stopping",
+        /// Waiting for a cluster.
+        WaitingForCluster => "Waiting for Cluster",
+        /// Stopped by force.
+        ForceStop => "Force Stop",
+    }
+}
+
+impl JobStatus {
+    /// `true` for a status after which the job does not change: `Completed` and `Force Stop`.
+    pub fn is_final(&self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::ForceStop)
+    }
+}
+
+string_enum! {
+    /// A cluster status, from `cluster_statuses` or a summary's `clusterStatusDisplay`.
+    pub enum ClusterStatus {
+        /// No cluster yet.
+        NotStarted => "Not Started",
+        /// Requested.
+        Pending => "Pending",
+        /// Queued at the provider.
+        Queued => "Queued",
+        /// Booting.
+        Starting => "Starting",
+        /// Up.
+        Started => "Started",
+        /// A stop was asked for.
+        StopRequested => "Stop Requested",
+        /// Shutting down.
+        Stopping => "Stopping",
+        /// Down; the job can be deleted.
+        Stopped => "Stopped",
+        /// The service itself does not know.
+        Unknown => "Unknown",
+        /// The cluster failed.
+        Error => "Error",
+    }
+}
+
+string_enum! {
+    /// The role of a DOE job variable (`variableType`).
+    pub enum VariableType {
+        /// An input parameter.
+        Param => "Param",
+        /// A design variable.
+        Design => "Design",
+        /// An output.
+        Output => "Output",
+        /// A case.
+        Case => "Case",
+        /// A constraint.
+        Constraint => "Constraint",
+        /// An objective.
+        Objective => "Objective",
+    }
+}
+
+string_enum! {
+    /// How a DOE variable's values are generated (`valueGeneratorType`).
+    pub enum ValueGeneratorType {
+        /// None chosen: the service sends `""`.
+        Unspecified => "",
+        /// Normal distribution.
+        Normal => "Normal",
+        /// Uniform distribution.
+        Uniform => "Uniform",
+        /// Evenly spaced.
+        Linspace => "Linspace",
+        /// `{minvalue, maxvalue, increment}`.
+        FixedRange => "FixedRange",
+        /// Triangular distribution.
+        Triangular => "Triangular",
+        /// Log-normal distribution.
+        LogNormal => "LogNormal",
+    }
+}
+
+/// Filter of [`Jobs::list`](crate::jobs::Jobs::list) by whether a job has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JobState {
+    /// Finished jobs (`state=completed`).
+    Completed,
+    /// Jobs not finished yet (`state=not_completed`).
+    NotCompleted,
+}
+
+impl JobState {
+    /// The value the `state` query parameter takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Completed => "completed",
+            JobState::NotCompleted => "not_completed",
+        }
+    }
+}
+
+/// A status as the job list displays it: `{"content": "Executing", "labelClass": ..., "useLabel": ...}`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDisplay {
+    /// The status text; `""` for a job never submitted.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub content: String,
+    /// CSS class the web UI uses.
+    pub label_class: Option<String>,
+    /// Whether the web UI shows a label.
+    pub use_label: Option<bool>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl StatusDisplay {
+    /// The content parsed into a status, or `None` when it is empty.
+    pub fn parse<S: std::str::FromStr>(&self) -> Option<S> {
+        let text = self.content.trim();
+        if text.is_empty() {
+            None
+        } else {
+            text.parse().ok()
+        }
+    }
+}
+
+/// A job as the job list shows it.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSummary {
+    /// Job id.
+    pub id: JobId,
+    /// Job name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// Owner's e-mail.
+    pub owner: Option<String>,
+    /// When the job was created.
+    pub date_inserted: Option<DateTime<Utc>>,
+    /// Names of the software the job runs.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub analysis_names: Vec<String>,
+    /// Storage used, in bytes.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub storage: Option<u64>,
+    /// Users the job is shared with.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub shared_with: Vec<String>,
+    /// Whether the job shows in the web UI.
+    pub is_visible: Option<bool>,
+    /// The job status as displayed.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub job_status: StatusDisplay,
+    /// The cluster status as displayed.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cluster_status_display: StatusDisplay,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl JobSummary {
+    /// The job status, or `None` for a job never submitted.
+    pub fn status(&self) -> Option<JobStatus> {
+        self.job_status.parse()
+    }
+
+    /// The cluster status, or `None` when there is none yet.
+    pub fn cluster_status(&self) -> Option<ClusterStatus> {
+        self.cluster_status_display.parse()
+    }
+}
+
+/// One entry of a job's (or its cluster's) status history.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEntry<S> {
+    /// The status.
+    pub status: S,
+    /// When the status was entered.
+    pub status_date: Option<DateTime<Utc>>,
+    /// Why, e.g. `Completed successfully`, `A run failed`, `User Terminated`.
+    pub status_reason: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An entry of a job's status history.
+pub type JobStatusEntry = StatusEntry<JobStatus>;
+/// An entry of a job's cluster status history.
+pub type ClusterStatusEntry = StatusEntry<ClusterStatus>;
+
+/// The software an analysis runs: `{"code": "openfoam", "version": "2.3.1-openmpi"}`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisRef {
+    /// Software code, e.g. `user_included`, `openfoam`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub code: String,
+    /// Version code, e.g. `0` or `2.3.1-openmpi`.
+    pub version: Option<String>,
+    /// Display name (responses only).
+    pub name: Option<String>,
+    /// Display version (responses only).
+    pub version_name: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A core type as a job's hardware names it.
+///
+/// The service sends a plain code (`"standard-plus"`) in older answers and an object
+/// (`{"code": "emerald", "name": ...}`) in newer ones; both decode, and the crate always
+/// sends the code.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CoreTypeRef {
+    /// The core type code, e.g. `emerald`.
+    pub code: String,
+    /// The rest of the object form, when the service sent one.
+    pub details: Option<Map<String, Value>>,
+}
+
+impl CoreTypeRef {
+    /// A reference by code.
+    pub fn new(code: impl Into<String>) -> Self {
+        CoreTypeRef {
+            code: code.into(),
+            details: None,
+        }
+    }
+}
+
+impl Serialize for CoreTypeRef {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.code)
+    }
+}
+
+impl<'de> Deserialize<'de> for CoreTypeRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match Option::<Value>::deserialize(d)? {
+            None => Ok(CoreTypeRef::default()),
+            Some(Value::String(code)) => Ok(CoreTypeRef::new(code)),
+            Some(Value::Object(mut map)) => match map.remove("code") {
+                Some(Value::String(code)) => Ok(CoreTypeRef {
+                    code,
+                    details: Some(map),
+                }),
+                _ => Err(D::Error::custom("a core type object needs a string `code`")),
+            },
+            Some(other) => Err(D::Error::custom(format!(
+                "expected a core type code or object, got {other}"
+            ))),
+        }
+    }
+}
+
+/// Memory, nodes and storage the hardware choice amounts to (responses only).
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoreSummary {
+    /// Memory per node, in MB.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub memory_per_node: Option<u64>,
+    /// Number of nodes (sent as `1` or `1.0`).
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub number_of_nodes: Option<u32>,
+    /// Storage per node, in MB.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub storage_per_node: Option<u64>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The hardware an analysis runs on.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hardware {
+    /// The core type.
+    #[serde(default)]
+    pub core_type: CoreTypeRef,
+    /// Cores per slot (per run in a DOE).
+    #[serde(default, deserialize_with = "u32_lenient")]
+    pub cores_per_slot: u32,
+    /// Slots: in a DOE job, the runs executed at once. The service's default is 1.
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub slots: Option<u32>,
+    /// Maximum run time in whole hours.
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub walltime: Option<u32>,
+    /// What the choice amounts to (responses only).
+    pub core_summary: Option<CoreSummary>,
+    /// `compute` or `interactive`.
+    #[serde(rename = "type")]
+    pub hardware_type: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Hardware {
+    /// `cores_per_slot` cores of the core type `core_type` (e.g. `standard-plus`).
+    pub fn new(core_type: impl Into<String>, cores_per_slot: u32) -> Self {
+        Hardware {
+            core_type: CoreTypeRef::new(core_type),
+            cores_per_slot,
+            ..Hardware::default()
+        }
+    }
+
+    /// The core type code, whichever shape the service sent.
+    pub fn core_type_code(&self) -> &str {
+        &self.core_type.code
+    }
+
+    /// Sets the number of slots.
+    #[must_use]
+    pub fn slots(mut self, slots: u32) -> Self {
+        self.slots = Some(slots);
+        self
+    }
+
+    /// Sets the walltime, in whole hours.
+    #[must_use]
+    pub fn walltime_hours(mut self, hours: u32) -> Self {
+        self.walltime = Some(hours);
+        self
+    }
+}
+
+/// A file an analysis takes as input.
+///
+/// In a request only `id` (and `decompress`) matter; in a response the service sends the
+/// whole file object, whose other fields are kept in `extra`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputFile {
+    /// The file id (from an upload).
+    pub id: String,
+    /// Whether the service unpacks the archive before the run.
+    pub decompress: Option<bool>,
+    /// The file name (responses only).
+    pub name: Option<String>,
+    /// Fields of the file object this model does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl InputFile {
+    /// A reference to an uploaded file.
+    pub fn new(id: impl Into<String>) -> Self {
+        InputFile {
+            id: id.into(),
+            ..InputFile::default()
+        }
+    }
+
+    /// Sets whether the service unpacks the archive before the run.
+    #[must_use]
+    pub fn decompress(mut self, decompress: bool) -> Self {
+        self.decompress = Some(decompress);
+        self
+    }
+}
+
+/// A template and the file name it is processed into.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateTask {
+    /// The template file.
+    pub template_file: Option<InputFile>,
+    /// Where the processed template goes, e.g. `airFoil2D_DOE/0/U`.
+    pub processed_filename: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One analysis of a job: software, command, hardware and inputs.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobAnalysis {
+    /// The software.
+    #[serde(default)]
+    pub analysis: AnalysisRef,
+    /// The command to run.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub command: String,
+    /// The hardware.
+    #[serde(default)]
+    pub hardware: Hardware,
+    /// Input files.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub input_files: Vec<InputFile>,
+    /// Environment variables.
+    pub env_vars: Option<BTreeMap<String, String>>,
+    /// Whether the command runs under MPI.
+    pub use_mpi: Option<bool>,
+    /// Whether Rescale's own license is used.
+    pub use_rescale_license: Option<bool>,
+    /// Software flags.
+    pub flags: Option<Map<String, Value>>,
+    /// Templates processed before the run.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub template_tasks: Vec<TemplateTask>,
+    /// A script run before the command.
+    pub pre_process_script: Option<InputFile>,
+    /// The command that runs the pre-processing script.
+    pub pre_process_script_command: Option<String>,
+    /// A script run after the command.
+    pub post_process_script: Option<InputFile>,
+    /// The command that runs the post-processing script.
+    pub post_process_script_command: Option<String>,
+    /// On-demand license seller, as the service describes it.
+    pub on_demand_license_seller: Option<Value>,
+    /// License settings for user-supplied licenses.
+    pub user_defined_license_settings: Option<Value>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl JobAnalysis {
+    /// Runs `command` with the software `code` (e.g. `user_included`) on `hardware`.
+    pub fn new(code: impl Into<String>, command: impl Into<String>, hardware: Hardware) -> Self {
+        JobAnalysis {
+            analysis: AnalysisRef {
+                code: code.into(),
+                ..AnalysisRef::default()
+            },
+            command: command.into(),
+            hardware,
+            ..JobAnalysis::default()
+        }
+    }
+
+    /// Sets the software version code (e.g. `0` for `user_included`).
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.analysis.version = Some(version.into());
+        self
+    }
+
+    /// Adds an input file by id.
+    #[must_use]
+    pub fn input_file(mut self, file: impl Into<InputFile>) -> Self {
+        self.input_files.push(file.into());
+        self
+    }
+
+    /// Sets an environment variable for the run.
+    #[must_use]
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env_vars
+            .get_or_insert_with(BTreeMap::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets whether the command runs under MPI.
+    #[must_use]
+    pub fn use_mpi(mut self, use_mpi: bool) -> Self {
+        self.use_mpi = Some(use_mpi);
+        self
+    }
+}
+
+impl From<&str> for InputFile {
+    fn from(id: &str) -> Self {
+        InputFile::new(id)
+    }
+}
+
+impl From<String> for InputFile {
+    fn from(id: String) -> Self {
+        InputFile::new(id)
+    }
+}
+
+impl From<&JobFile> for InputFile {
+    fn from(file: &JobFile) -> Self {
+        InputFile::new(file.id.clone())
+    }
+}
+
+/// A DOE job variable.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobVariable {
+    /// Variable name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// Its role.
+    pub variable_type: VariableType,
+    /// Position in displays.
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub display_order: Option<u32>,
+    /// How its values are generated. The API reference's field table calls it
+    /// `variableGeneratorType`; that spelling decodes too.
+    #[serde(alias = "variableGeneratorType")]
+    pub value_generator_type: Option<ValueGeneratorType>,
+    /// Settings of the generator (free-form; FixedRange uses `{minvalue, maxvalue, increment}`).
+    pub value_generator_settings: Option<Value>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl JobVariable {
+    /// A variable of the given name and role.
+    pub fn new(name: impl Into<String>, variable_type: VariableType) -> Self {
+        JobVariable {
+            name: name.into(),
+            variable_type,
+            display_order: None,
+            value_generator_type: None,
+            value_generator_settings: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// A full job, as `get`, `create` and `update` return it.
+///
+/// It can be sent back with [`Jobs::update`](crate::jobs::Jobs::update): fields this
+/// version of the crate does not know travel in `extra`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Job id.
+    pub id: JobId,
+    /// Job name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// Owner's e-mail.
+    pub owner: Option<String>,
+    /// The analyses (JSON `jobanalyses`).
+    #[serde(rename = "jobanalyses", default, deserialize_with = "null_as_default")]
+    pub job_analyses: Vec<JobAnalysis>,
+    /// DOE variables (JSON `jobvariables`).
+    #[serde(rename = "jobvariables", default, deserialize_with = "null_as_default")]
+    pub job_variables: Vec<JobVariable>,
+    /// DOE parameter file.
+    pub param_file: Option<JobFile>,
+    /// Case file.
+    pub case_file: Option<JobFile>,
+    /// Resource filters.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resource_filters: Vec<Value>,
+    /// Archive filters.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub archive_filters: Vec<Value>,
+    /// Runs the job expects (DOE).
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub expected_runs: Option<u32>,
+    /// Whether the nominal run is included (DOE).
+    pub include_nominal_run: Option<bool>,
+    /// Whether the job runs at low priority.
+    pub is_low_priority: Option<bool>,
+    /// Whether this is a template dry run.
+    pub is_template_dry_run: Option<bool>,
+    /// Monte Carlo iterations (DOE).
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub monte_carlo_iterations: Option<u32>,
+    /// Optimizer settings.
+    pub optimizer: Option<Value>,
+    /// Remote visualisation settings.
+    pub remote_viz_config: Option<Value>,
+    /// Description.
+    pub description: Option<String>,
+    /// Project the job is billed to.
+    pub project_id: Option<String>,
+    /// When the job was created.
+    pub date_inserted: Option<DateTime<Utc>>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A job to create: a name and at least one analysis.
+///
+/// ```
+/// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+/// let job = NewJob::new(
+///     "Example Job",
+///     vec![JobAnalysis::new("user_included", "echo hi", Hardware::new("standard-plus", 1)).version("0")],
+/// )
+/// .low_priority(true);
+/// assert!(job.validate().is_ok());
+/// ```
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewJob {
+    /// Job name.
+    pub name: String,
+    /// The analyses (JSON `jobanalyses`).
+    #[serde(rename = "jobanalyses")]
+    pub job_analyses: Vec<JobAnalysis>,
+    /// DOE variables (JSON `jobvariables`).
+    #[serde(
+        rename = "jobvariables",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub job_variables: Vec<JobVariable>,
+    /// DOE parameter file.
+    pub param_file: Option<InputFile>,
+    /// Case file.
+    pub case_file: Option<InputFile>,
+    /// Whether the job runs at low priority.
+    pub is_low_priority: Option<bool>,
+    /// Description.
+    pub description: Option<String>,
+    /// Project the job is billed to.
+    pub project_id: Option<String>,
+    /// Further fields to send as they are (e.g. ones this crate does not model yet).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl NewJob {
+    /// A job named `name` running `analyses`.
+    pub fn new(name: impl Into<String>, analyses: Vec<JobAnalysis>) -> Self {
+        NewJob {
+            name: name.into(),
+            job_analyses: analyses,
+            ..NewJob::default()
+        }
+    }
+
+    /// Sets low priority.
+    #[must_use]
+    pub fn low_priority(mut self, low: bool) -> Self {
+        self.is_low_priority = Some(low);
+        self
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the project the job is billed to.
+    #[must_use]
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// Adds a DOE variable.
+    #[must_use]
+    pub fn variable(mut self, variable: JobVariable) -> Self {
+        self.job_variables.push(variable);
+        self
+    }
+
+    /// Sets a further JSON field, sent as it is (camelCase name, as the API spells it).
+    #[must_use]
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+
+    /// Checks what the service would reject, without sending anything.
+    pub fn validate(&self) -> Result<()> {
+        validate_definition(&self.name, &self.job_analyses)
+    }
+}
+
+/// A whole job definition that [`Jobs::create`](crate::jobs::Jobs::create) and
+/// [`Jobs::update`](crate::jobs::Jobs::update) can send: a [`NewJob`], or a [`Job`] read
+/// from the service and edited.
+pub trait JobDefinition: Serialize + private::Sealed + Sync {
+    /// Checks what the service would reject, without sending anything.
+    fn validate(&self) -> Result<()>;
+}
+
+impl JobDefinition for NewJob {
+    fn validate(&self) -> Result<()> {
+        NewJob::validate(self)
+    }
+}
+
+impl JobDefinition for Job {
+    fn validate(&self) -> Result<()> {
+        validate_definition(&self.name, &self.job_analyses)
+    }
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::NewJob {}
+    impl Sealed for super::Job {}
+}
+
+fn validate_definition(name: &str, analyses: &[JobAnalysis]) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid("name", "must not be blank"));
+    }
+    if analyses.is_empty() {
+        return Err(Error::invalid(
+            "job_analyses",
+            "must hold at least one analysis",
+        ));
+    }
+    for (i, a) in analyses.iter().enumerate() {
+        let field = |name: &str| format!("job_analyses[{i}].{name}");
+        if a.analysis.code.trim().is_empty() {
+            return Err(Error::invalid(field("analysis.code"), "must not be blank"));
+        }
+        if a.command.trim().is_empty() {
+            return Err(Error::invalid(field("command"), "must not be blank"));
+        }
+        if a.hardware.core_type.code.trim().is_empty() {
+            return Err(Error::invalid(
+                field("hardware.core_type"),
+                "must not be blank",
+            ));
+        }
+        if a.hardware.cores_per_slot == 0 {
+            return Err(Error::invalid(
+                field("hardware.cores_per_slot"),
+                "must be at least 1",
+            ));
+        }
+        if a.hardware.slots == Some(0) {
+            return Err(Error::invalid(
+                field("hardware.slots"),
+                "must be at least 1",
+            ));
+        }
+        if a.hardware.walltime == Some(0) {
+            return Err(Error::invalid(
+                field("hardware.walltime"),
+                "must be at least 1 hour",
+            ));
+        }
+        for (j, f) in a.input_files.iter().enumerate() {
+            if f.id.trim().is_empty() {
+                return Err(Error::invalid(
+                    field(&format!("input_files[{j}].id")),
+                    "must not be blank",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A partial update for [`Jobs::patch`](crate::jobs::Jobs::patch): only the fields set
+/// are sent.
+///
+/// ```
+/// let patch = rescale::jobs::JobPatch::new().name("Renamed").low_priority(false);
+/// assert_eq!(
+///     serde_json::to_value(&patch).unwrap(),
+///     serde_json::json!({"name": "Renamed", "isLowPriority": false})
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobPatch {
+    fields: Map<String, Value>,
+}
+
+impl JobPatch {
+    /// An empty patch.
+    pub fn new() -> Self {
+        JobPatch::default()
+    }
+
+    /// Renames the job.
+    #[must_use]
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.field("name", name.into())
+    }
+
+    /// Sets low priority.
+    #[must_use]
+    pub fn low_priority(self, low: bool) -> Self {
+        self.field("isLowPriority", low)
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(self, description: impl Into<String>) -> Self {
+        self.field("description", description.into())
+    }
+
+    /// Sets the project the job is billed to.
+    #[must_use]
+    pub fn project_id(self, project_id: impl Into<String>) -> Self {
+        self.field("projectId", project_id.into())
+    }
+
+    /// Sets any field by its JSON (camelCase) name.
+    #[must_use]
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.fields.insert(name.into(), value.into());
+        self
+    }
+
+    /// The fields the patch sets.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// Checks the patch before it is sent: at least one field, and a non-blank name.
+    pub fn validate(&self) -> Result<()> {
+        if self.fields.is_empty() {
+            return Err(Error::invalid("patch", "sets no field"));
+        }
+        if let Some(name) = self.fields.get("name")
+            && name.as_str().is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(Error::invalid("name", "must not be blank"));
+        }
+        Ok(())
+    }
+}
+
+/// What a PATCH answers: the id and the fields that changed, e.g.
+/// `{"id": "LeeKa", "isLowPriority": false, "name": "Jobster"}`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchedJob {
+    /// Job id.
+    pub id: Option<JobId>,
+    /// The name, when it was part of the answer.
+    pub name: Option<String>,
+    /// Low priority, when it was part of the answer.
+    pub is_low_priority: Option<bool>,
+    /// The other fields of the answer, as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// What sharing a job answers.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareResult {
+    /// Who the job was shared with.
+    pub recipient: Option<String>,
+    /// The support desk, when shared with one.
+    pub support_desk: Option<Value>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_spellings_decode_to_one_value() {
+        for text in [
+            "Waiting for Queue",
+            "WAITING_FOR_QUEUE",
+            "waiting for queue",
+        ] {
+            let s: JobStatus = serde_json::from_value(Value::from(text)).unwrap();
+            assert_eq!(s, JobStatus::WaitingForQueue);
+        }
+        let s: JobStatus = serde_json::from_value(Value::from("FORCE_STOP")).unwrap();
+        assert_eq!(s, JobStatus::ForceStop);
+        assert_eq!(s.api_name(), "FORCE_STOP");
+        assert_eq!(
+            serde_json::to_value(JobStatus::WaitingForQueue).unwrap(),
+            "Waiting for Queue"
+        );
+    }
+
+    #[test]
+    fn unknown_status_keeps_its_text() {
+        let s: JobStatus = serde_json::from_value(Value::from("Force Stopped")).unwrap();
+        assert_eq!(s, JobStatus::Other("Force Stopped".into()));
+        assert!(!s.is_final());
+        assert_eq!(serde_json::to_value(&s).unwrap(), "Force Stopped");
+        let c: ClusterStatus = serde_json::from_value(Value::from("Exploded")).unwrap();
+        assert_eq!(c, ClusterStatus::Other("Exploded".into()));
+        let u: ClusterStatus = serde_json::from_value(Value::from("Unknown")).unwrap();
+        assert_eq!(u, ClusterStatus::Unknown);
+    }
+
+    #[test]
+    fn core_type_decodes_both_shapes_and_encodes_the_code() {
+        let h: Hardware = serde_json::from_value(serde_json::json!({
+            "coreType": {"code": "emerald", "name": "Emerald"}, "coresPerSlot": 2.0
+        }))
+        .unwrap();
+        assert_eq!(h.core_type_code(), "emerald");
+        assert_eq!(h.cores_per_slot, 2);
+        assert_eq!(
+            serde_json::to_value(&h).unwrap(),
+            serde_json::json!({"coreType": "emerald", "coresPerSlot": 2})
+        );
+        let h: Hardware =
+            serde_json::from_value(serde_json::json!({"coreType": "standard-plus"})).unwrap();
+        assert_eq!(h.core_type_code(), "standard-plus");
+    }
+
+    #[test]
+    fn generator_type_accepts_both_spellings_and_empty() {
+        let v: JobVariable = serde_json::from_value(serde_json::json!({
+            "name": "x", "variableType": "Design", "variableGeneratorType": "FixedRange",
+            "valueGeneratorSettings": {"minvalue": 1, "maxvalue": 5, "increment": 1}
+        }))
+        .unwrap();
+        assert_eq!(v.value_generator_type, Some(ValueGeneratorType::FixedRange));
+        let v: JobVariable = serde_json::from_value(serde_json::json!({
+            "name": "x", "variableType": "Param", "valueGeneratorType": ""
+        }))
+        .unwrap();
+        assert_eq!(
+            v.value_generator_type,
+            Some(ValueGeneratorType::Unspecified)
+        );
+        assert_eq!(serde_json::to_value(&v).unwrap()["valueGeneratorType"], "");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let ok = || {
+            NewJob::new(
+                "n",
+                vec![JobAnalysis::new(
+                    "user_included",
+                    "echo",
+                    Hardware::new("standard-plus", 1),
+                )],
+            )
+        };
+        assert!(ok().validate().is_ok());
+        let cases: Vec<(NewJob, &str)> = vec![
+            (
+                NewJob {
+                    name: "  ".into(),
+                    ..ok()
+                },
+                "name",
+            ),
+            (NewJob::new("n", vec![]), "job_analyses"),
+            (
+                {
+                    let mut j = ok();
+                    j.job_analyses[0].command = " ".into();
+                    j
+                },
+                "job_analyses[0].command",
+            ),
+            (
+                {
+                    let mut j = ok();
+                    j.job_analyses[0].hardware.core_type = CoreTypeRef::new("");
+                    j
+                },
+                "job_analyses[0].hardware.core_type",
+            ),
+            (
+                {
+                    let mut j = ok();
+                    j.job_analyses[0].hardware.cores_per_slot = 0;
+                    j
+                },
+                "job_analyses[0].hardware.cores_per_slot",
+            ),
+            (
+                {
+                    let mut j = ok();
+                    j.job_analyses[0].hardware.slots = Some(0);
+                    j
+                },
+                "job_analyses[0].hardware.slots",
+            ),
+        ];
+        for (job, want) in cases {
+            match job.validate() {
+                Err(Error::InvalidInput { field, .. }) => assert_eq!(field, want),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
+    }
+}

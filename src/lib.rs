@@ -1,0 +1,57 @@
+//! # rescale
+//!
+//! A typed async client for the [Rescale](https://rescale.com) HPC platform's REST API:
+//! create simulation jobs, submit them, follow their statuses, and list their outputs.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+//!
+//! # async fn demo() -> rescale::Result<()> {
+//! // RESCALE_API_KEY (and optionally RESCALE_API_URL) from the environment.
+//! let client = rescale::Client::from_env()?;
+//! let jobs = client.jobs();
+//!
+//! // Every job, across all pages.
+//! let mut all = jobs.list().page_size(100).stream();
+//! while let Some(job) = all.try_next().await? {
+//!     println!("{} {} {:?}", job.id, job.name, job.status());
+//! }
+//!
+//! // Create and submit.
+//! let new = NewJob::new("Example", vec![
+//!     JobAnalysis::new("user_included", "echo hi", Hardware::new("standard-plus", 1)).version("0"),
+//! ]);
+//! let job = jobs.create(&new).await?;
+//! jobs.submit(&job.id).await?;
+//! let history: Vec<_> = jobs.statuses(&job.id).stream().try_collect().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Shape of the crate
+//! - [`Client`] holds the configuration and one connection pool; it is cheap to clone.
+//! - [`Client::jobs`] gives the [`jobs::Jobs`] handle, one method per endpoint.
+//! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
+//! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
+//!   server's message.
+//!
+//! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
+//! to the configured host.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[macro_use]
+mod macros;
+mod client;
+mod error;
+pub mod files;
+pub mod jobs;
+mod pagination;
+mod serde_util;
+mod transport;
+
+pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
+pub use error::{ApiError, Error, Result};
+pub use jobs::JobId;
+pub use pagination::{ItemStream, ListRequest, Page, PageStream};

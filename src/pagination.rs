@@ -1,0 +1,260 @@
+//! [`Page`] and [`ListRequest`]: one list request for every paginated endpoint.
+
+use std::collections::{HashSet, VecDeque};
+use std::marker::PhantomData;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::serde_util::{null_as_default, opt_u64};
+use crate::transport::ApiRequest;
+
+/// One page of a list: `{"count", "next", "previous", "results"}`.
+///
+/// Missing keys read as `None` (the service has been seen to omit `next`, and to spell
+/// `previous` as `prev`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// How many items the whole list holds.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub count: Option<u64>,
+    /// Absolute URL of the next page, if there is one.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Absolute URL of the previous page, if there is one.
+    #[serde(default, alias = "prev")]
+    pub previous: Option<String>,
+    /// The items of this page.
+    #[serde(
+        default = "Vec::new",
+        deserialize_with = "null_as_default",
+        bound(deserialize = "T: Deserialize<'de>")
+    )]
+    pub results: Vec<T>,
+}
+
+/// A stream of every item of a list, across pages: `Send + 'static`, so it can be stored
+/// or spawned. Ends after the first error it yields.
+pub type ItemStream<T> = BoxStream<'static, Result<T>>;
+
+/// A stream of the pages of a list.
+pub type PageStream<T> = BoxStream<'static, Result<Page<T>>>;
+
+/// A request for a paginated list. Set the page size and filters, then take one page with
+/// [`page`](ListRequest::page) or every item with [`stream`](ListRequest::stream).
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+/// let first = client.jobs().list().page_size(10).page(1).await?;
+/// println!("{:?} jobs in all", first.count);
+///
+/// let mut all = client.jobs().list().page_size(100).stream();
+/// while let Some(job) = all.try_next().await? {
+///     println!("{} {}", job.id, job.name);
+/// }
+/// # Ok(()) }
+/// ```
+#[must_use = "a list request does nothing until you call `.page(n)` or `.stream()`"]
+pub struct ListRequest<T> {
+    client: Client,
+    target: std::result::Result<Url, (String, String)>,
+    /// Parameters every page must carry (page size, filters), in the order set.
+    params: Vec<(String, String)>,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ListRequest<T> {
+    fn clone(&self) -> Self {
+        ListRequest {
+            client: self.client.clone(),
+            target: self.target.clone(),
+            params: self.params.clone(),
+            _item: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for ListRequest<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListRequest")
+            .field("url", &self.target.as_ref().map(Url::as_str))
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
+    /// A list of the endpoint at `target`; an `Err` is the invalid input that made the
+    /// endpoint unbuildable (`(field, reason)`), reported when the list is used.
+    pub(crate) fn new(client: Client, target: std::result::Result<Url, (String, String)>) -> Self {
+        ListRequest {
+            client,
+            target,
+            params: Vec::new(),
+            _item: PhantomData,
+        }
+    }
+
+    /// Sets a query parameter every page carries, replacing an earlier value.
+    pub(crate) fn param(mut self, key: &str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.params.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.params.push((key.to_owned(), value)),
+        }
+        self
+    }
+
+    /// Items per page. The service's default is small (10 or 25); Rescale's own tools use
+    /// up to 1000. Must be at least 1.
+    pub fn page_size(self, size: u32) -> Self {
+        self.param("page_size", size.to_string())
+    }
+
+    fn base(&self) -> Result<Url> {
+        let mut url = self
+            .target
+            .clone()
+            .map_err(|(field, reason)| Error::invalid(field, reason))?;
+        if self
+            .params
+            .iter()
+            .any(|(k, v)| k == "page_size" && v == "0")
+        {
+            return Err(Error::invalid("page_size", "must be at least 1"));
+        }
+        {
+            let mut query = url.query_pairs_mut();
+            for (k, v) in &self.params {
+                query.append_pair(k, v);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        Ok(url)
+    }
+
+    /// Fetches page `number` (the first page is 1).
+    pub async fn page(&self, number: u32) -> Result<Page<T>> {
+        if number == 0 {
+            return Err(Error::invalid("page", "pages are numbered from 1"));
+        }
+        let mut url = self.base()?;
+        url.query_pairs_mut()
+            .append_pair("page", &number.to_string());
+        self.client.transport.json(ApiRequest::get(url)).await
+    }
+
+    /// Every page in turn, following `next`. Sends nothing until polled.
+    ///
+    /// The stream ends with an error, never silently, when a `next` link points to
+    /// another origin (the key must not travel there) or repeats a page already fetched.
+    /// A `next` link that drops the page size or a filter gets them back. After an error
+    /// the stream ends.
+    pub fn pages(self) -> PageStream<T> {
+        let walk = PageWalk {
+            client: self.client.clone(),
+            next: Some(self.base()),
+            seen: HashSet::new(),
+            required: self.params,
+        };
+        // After an error `walk.next` is empty, so the stream ends.
+        stream::unfold(walk, |mut walk| async move {
+            let url = match walk.next.take()? {
+                Ok(url) => url,
+                Err(e) => return Some((Err(e), walk)),
+            };
+            let page: Result<Page<T>> = walk
+                .client
+                .transport
+                .json(ApiRequest::get(url.clone()))
+                .await;
+            if let Ok(page) = &page {
+                walk.next = page.next.as_deref().map(|next| walk.follow(&url, next));
+            }
+            Some((page, walk))
+        })
+        .boxed()
+    }
+
+    /// Every item across every page, in order. See [`pages`](ListRequest::pages) for
+    /// how `next` links are followed and guarded.
+    pub fn stream(self) -> ItemStream<T> {
+        self.pages()
+            .flat_map(|page| {
+                let items: VecDeque<Result<T>> = match page {
+                    Ok(page) => page.results.into_iter().map(Ok).collect(),
+                    Err(e) => VecDeque::from([Err(e)]),
+                };
+                stream::iter(items)
+            })
+            .boxed()
+    }
+}
+
+/// Where a page stream is: the next URL to fetch and every URL fetched so far.
+struct PageWalk {
+    client: Client,
+    next: Option<Result<Url>>,
+    seen: HashSet<String>,
+    required: Vec<(String, String)>,
+}
+
+impl PageWalk {
+    /// Checks a `next` link and puts back what it dropped.
+    fn follow(&mut self, current: &Url, next: &str) -> Result<Url> {
+        let transport = &self.client.transport;
+        let mut url = current
+            .join(next)
+            .map_err(|e| Error::Pagination(format!("the next link `{next}` is not a URL: {e}")))?;
+        let base = transport.base_url();
+        // A proxy that ends TLS can make the service write `http://` links to its own
+        // host: those are followed over the base URL's https, never downgraded.
+        if url.scheme() == "http"
+            && base.scheme() == "https"
+            && url.host() == base.host()
+            && url.port().is_none()
+        {
+            url.set_scheme("https").ok();
+            url.set_port(base.port()).ok();
+        }
+        if !transport.is_same_origin(&url) {
+            return Err(Error::Pagination(format!(
+                "the next link points to {}, not to {}; not following it, as the API key would be sent there",
+                url.origin().ascii_serialization(),
+                base.origin().ascii_serialization()
+            )));
+        }
+        // The service's paths all end with a slash; one link in the wild did not.
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        let present: HashSet<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let missing: Vec<&(String, String)> = self
+            .required
+            .iter()
+            .filter(|(k, _)| !present.contains(k))
+            .collect();
+        if !missing.is_empty() {
+            let mut query = url.query_pairs_mut();
+            for (k, v) in missing {
+                query.append_pair(k, v);
+            }
+        }
+        self.seen.insert(current.as_str().to_owned());
+        if self.seen.contains(url.as_str()) {
+            return Err(Error::Pagination(format!(
+                "the next link repeats a page already fetched ({}); stopping instead of looping",
+                url.path()
+            )));
+        }
+        Ok(url)
+    }
+}

@@ -1,0 +1,384 @@
+//! The one place a request is sent: auth, User-Agent, error mapping and decoding.
+//!
+//! Resource modules describe a request as an [`ApiRequest`] (method, URL, body, whether it
+//! may be repeated) and hand it here; nothing else in the crate talks to reqwest.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use crate::error::{ApiError, Error, Result, snippet};
+
+/// Largest JSON body the client reads into memory before giving up.
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Makes the multipart form of an upload, once per attempt. `None` when the body cannot
+/// be made again (a reader that was already consumed).
+pub(crate) type FormFactory = Arc<dyn Fn() -> Option<reqwest::multipart::Form> + Send + Sync>;
+
+/// What a request carries.
+#[derive(Clone, Default)]
+pub(crate) enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// A JSON document, already encoded.
+    Json(Bytes),
+    /// A multipart upload of known length, made anew for each attempt.
+    #[allow(dead_code)] // used by file uploads, which land next
+    Multipart(FormFactory),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(b) => write!(f, "Json({} bytes)", b.len()),
+            Body::Multipart(_) => f.write_str("Multipart"),
+        }
+    }
+}
+
+/// Whether sending a request twice can do something twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Reads, replacements, deletions and stop: the same effect however often sent.
+    Idempotent,
+    /// Create and submit: a second copy can start a second billed job.
+    NotIdempotent,
+}
+
+/// A request as a resource module describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiRequest {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Body,
+    pub(crate) idempotency: Idempotency,
+    pub(crate) headers: HeaderMap,
+}
+
+impl ApiRequest {
+    pub(crate) fn new(method: Method, url: Url) -> Self {
+        let idempotency = if method == Method::POST || method == Method::PATCH {
+            Idempotency::NotIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        ApiRequest {
+            method,
+            url,
+            body: Body::Empty,
+            idempotency,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub(crate) fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// Adds a query parameter.
+    pub(crate) fn query(mut self, key: &str, value: &str) -> Self {
+        self.url.query_pairs_mut().append_pair(key, value);
+        self
+    }
+
+    /// Sets a JSON body. Serialising a model cannot fail for the crate's own types; any
+    /// failure is reported as invalid input rather than a panic.
+    pub(crate) fn json<B: serde::Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid("body", format!("could not be encoded as JSON: {e}")))?;
+        self.body = Body::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Adds a header (e.g. `Range`).
+    #[allow(dead_code)] // used by file downloads, which land next
+    pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Marks a request that is safe to repeat even though its method is POST (stop, share).
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+}
+
+/// Sends requests for one [`Client`](crate::Client) and all its clones.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base_url: Url,
+    authorization: SecretString,
+    max_body_bytes: usize,
+}
+
+impl Transport {
+    pub(crate) fn new(http: reqwest::Client, base_url: Url, authorization: SecretString) -> Self {
+        Transport {
+            http,
+            base_url,
+            authorization,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The URL of an endpoint: each segment pushed onto the base URL as one escaped path
+    /// segment, and the trailing slash every Rescale path ends with.
+    pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base_url.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .expect("the base URL was checked to be an http(s) URL, which has a path");
+            path.pop_if_empty();
+            path.extend(segments);
+            path.push("");
+        }
+        url
+    }
+
+    /// `true` when `url` has the scheme, host and port of the base URL: the only origin
+    /// the key may be sent to.
+    pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.base_url.origin()
+    }
+
+    /// Sends the request; a 2xx answer is returned with its body unread, anything else
+    /// becomes an [`Error`].
+    pub(crate) async fn send(&self, req: ApiRequest) -> Result<reqwest::Response> {
+        let span = tracing::debug_span!(
+            "rescale.request",
+            method = %req.method,
+            path = %req.url.path(),
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let result = self.send_once(&req).await;
+            let span = tracing::Span::current();
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            match &result {
+                Ok(resp) => {
+                    span.record("status", resp.status().as_u16());
+                }
+                Err(e) => {
+                    if let Some(s) = e.status() {
+                        span.record("status", s.as_u16());
+                    }
+                    tracing::debug!(error = %e, "request failed");
+                }
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn send_once(&self, req: &ApiRequest) -> Result<reqwest::Response> {
+        if !self.is_same_origin(&req.url) {
+            // Resource modules only build URLs from the base; this guards the invariant.
+            return Err(Error::Config(format!(
+                "refusing to send the API key to {}, which is not the configured origin {}",
+                req.url.origin().ascii_serialization(),
+                self.base_url.origin().ascii_serialization()
+            )));
+        }
+        let mut builder = self
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .header(USER_AGENT, crate::client::USER_AGENT)
+            .headers(req.headers.clone());
+        let mut auth = HeaderValue::from_str(self.authorization.expose_secret())
+            .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
+        auth.set_sensitive(true);
+        builder = builder.header(AUTHORIZATION, auth);
+        builder = match &req.body {
+            Body::Empty => builder,
+            Body::Json(bytes) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::Multipart(make) => builder.multipart(make().ok_or_else(|| {
+                Error::invalid(
+                    "body",
+                    "the upload body was consumed and cannot be sent again",
+                )
+            })?),
+        };
+        let response = builder.send().await.map_err(map_reqwest)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
+        let body = self.read_body(response).await.unwrap_or_default();
+        Err(Error::Api(Box::new(ApiError::from_response(
+            status,
+            &body,
+            retry_after,
+        ))))
+    }
+
+    /// Sends the request and decodes its JSON answer.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
+        let response = self.send(req).await?;
+        let status = response.status();
+        let body = self.read_body(response).await?;
+        decode(status, &body)
+    }
+
+    /// Sends the request and discards whatever 2xx body comes back.
+    pub(crate) async fn empty(&self, req: ApiRequest) -> Result<()> {
+        let response = self.send(req).await?;
+        self.read_body(response).await.map(drop)
+    }
+
+    /// Reads a whole body, refusing one larger than the cap instead of running out of memory.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
+        let status = response.status();
+        let too_large = || Error::Decode {
+            status,
+            path: String::new(),
+            message: format!(
+                "the response body is larger than the {} byte limit",
+                self.max_body_bytes
+            ),
+            snippet: String::new(),
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_body_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut buf =
+            Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| n as usize));
+        while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
+            if buf.len() + chunk.len() > self.max_body_bytes {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// Decodes a JSON body, naming the JSON path of the first value that does not fit.
+pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::Decode {
+            status,
+            path,
+            message: e.into_inner().to_string(),
+            snippet: snippet(&String::from_utf8_lossy(body)),
+        }
+    })
+}
+
+fn map_reqwest(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout(format!("no answer in time: {}", e.without_url()))
+    } else {
+        Error::transport(e)
+    }
+}
+
+/// `Retry-After` as seconds (`120`) or as an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`).
+pub(crate) fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport() -> Transport {
+        Transport::new(
+            reqwest::Client::new(),
+            Url::parse("https://platform.rescale.com/api/v2/").unwrap(),
+            SecretString::from("Token k".to_owned()),
+        )
+    }
+
+    #[test]
+    fn endpoint_escapes_each_segment_and_ends_with_a_slash() {
+        let t = transport();
+        assert_eq!(
+            t.endpoint(&["jobs", "a/b c", "statuses"]).as_str(),
+            "https://platform.rescale.com/api/v2/jobs/a%2Fb%20c/statuses/"
+        );
+        assert_eq!(
+            t.endpoint(&["jobs"]).as_str(),
+            "https://platform.rescale.com/api/v2/jobs/"
+        );
+        assert_eq!(
+            t.endpoint(&["jobs", "x?y#z"]).as_str(),
+            "https://platform.rescale.com/api/v2/jobs/x%3Fy%23z/"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let v = HeaderValue::from_static("7");
+        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(7)));
+        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
+        let future =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        let got = parse_retry_after(Some(&HeaderValue::from_str(&future).unwrap())).unwrap();
+        assert!(
+            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
+            None
+        );
+    }
+
+    #[test]
+    fn decode_error_names_the_json_path() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Outer {
+            #[allow(dead_code)]
+            results: Vec<Inner>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Inner {
+            #[allow(dead_code)]
+            n: u32,
+        }
+        let err =
+            decode::<Outer>(StatusCode::OK, br#"{"results":[{"n":1},{"n":"x"}]}"#).unwrap_err();
+        match err {
+            Error::Decode { path, .. } => assert_eq!(path, "results[1].n"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
