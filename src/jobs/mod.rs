@@ -17,9 +17,13 @@
 //!
 //! Any 2xx answer counts as success: the service is known to vary between 200, 201 and 202.
 
+mod analysis;
 mod models;
+mod status;
 
+pub use analysis::*;
 pub use models::*;
+pub use status::*;
 
 use reqwest::Method;
 use url::Url;
