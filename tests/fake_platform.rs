@@ -1,0 +1,220 @@
+//! The job API end to end against `rescale-fake`, the stateful stand-in for the service.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use rescale::Client;
+use rescale::jobs::{ClusterStatus, Hardware, JobAnalysis, JobPatch, JobStatus, NewJob};
+use rescale_fake::{FakeConfig, FakeRescale};
+
+async fn fake() -> (FakeRescale, Client) {
+    let fake = FakeRescale::start_with(FakeConfig {
+        step: Duration::from_millis(5),
+        ..FakeConfig::default()
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token(fake.api_key())
+        .build()
+        .expect("the fake's URL and key are valid");
+    (fake, client)
+}
+
+fn hello(command: &str) -> NewJob {
+    NewJob::new(
+        "hello",
+        vec![
+            JobAnalysis::new("user_included", command, Hardware::new("standard-plus", 1))
+                .version("0"),
+        ],
+    )
+}
+
+/// Polls the status history until it holds a final status; bounded so a bug cannot hang.
+async fn history_until_final(client: &Client, id: &str) -> Vec<rescale::jobs::JobStatusEntry> {
+    for _ in 0..400 {
+        let history: Vec<_> = client
+            .jobs()
+            .statuses(id)
+            .stream()
+            .try_collect()
+            .await
+            .expect("statuses");
+        if history.first().is_some_and(|e| e.status.is_final()) {
+            return history;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("job {id} never reached a final status");
+}
+
+#[tokio::test]
+async fn a_job_lives_from_create_to_delete() {
+    let (fake, client) = fake().await;
+    let jobs = client.jobs();
+
+    let job = jobs.create(&hello("echo hi")).await.unwrap();
+    assert_eq!(job.name, "hello");
+    assert_eq!(
+        job.job_analyses[0].hardware.core_type_code(),
+        "standard-plus"
+    );
+    // No cluster before submit: the service answers 404.
+    let err = jobs
+        .cluster_statuses(&job.id)
+        .page(1)
+        .await
+        .expect_err("no cluster yet");
+    assert!(err.is_not_found(), "{err}");
+
+    let renamed = jobs
+        .patch(&job.id, &JobPatch::new().name("renamed"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("renamed"));
+
+    jobs.submit(&job.id).await.unwrap();
+    let history = history_until_final(&client, job.id.as_str()).await;
+    let newest_first: Vec<JobStatus> = history.iter().map(|e| e.status.clone()).collect();
+    assert_eq!(
+        newest_first,
+        vec![
+            JobStatus::Completed,
+            JobStatus::Executing,
+            JobStatus::Validated,
+            JobStatus::Started,
+            JobStatus::Queued,
+            JobStatus::WaitingForQueue,
+            JobStatus::Pending,
+        ]
+    );
+    assert_eq!(
+        history[0].status_reason.as_deref(),
+        Some("Completed successfully")
+    );
+
+    // Read back in full: the object form of coreType decodes too.
+    let full = jobs.get(&job.id).await.unwrap();
+    assert_eq!(
+        full.job_analyses[0].hardware.core_type_code(),
+        "standard-plus"
+    );
+
+    let outputs: Vec<_> = jobs
+        .files(&job.id)
+        .page_size(2)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut names: Vec<_> = outputs
+        .iter()
+        .map(|f| f.relative_path.clone().unwrap_or_default())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "output/log.txt",
+            "results/data.bin",
+            "results/summary.csv",
+            "stdout.txt"
+        ]
+    );
+    assert!(outputs.iter().all(|f| f.sha512().is_some()));
+
+    // A completed job does not change: the service answers 200 with what it has.
+    let unchanged = jobs
+        .patch(&job.id, &JobPatch::new().name("too late"))
+        .await
+        .unwrap();
+    assert_eq!(unchanged.name.as_deref(), Some("renamed"));
+
+    // The cluster stops a little after the job completes; delete needs it stopped.
+    let mut stopped = false;
+    for _ in 0..400 {
+        let cluster: Vec<_> = jobs
+            .cluster_statuses(&job.id)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        if cluster.first().map(|e| &e.status) == Some(&ClusterStatus::Stopped) {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(stopped, "the cluster never stopped");
+    jobs.delete(&job.id).await.unwrap();
+    let err = jobs.get(&job.id).await.expect_err("deleted");
+    assert!(err.is_not_found());
+    assert_eq!(fake.request_count("POST jobs/"), 1);
+    assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 1);
+    assert_eq!(fake.request_count("DELETE jobs/{id}/"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_run_still_completes_with_its_reason() {
+    let (_fake, client) = fake().await;
+    let job = client
+        .jobs()
+        .create(&hello("make && exit 1"))
+        .await
+        .unwrap();
+    client.jobs().submit(&job.id).await.unwrap();
+    let history = history_until_final(&client, job.id.as_str()).await;
+    assert_eq!(history[0].status, JobStatus::Completed);
+    assert_eq!(history[0].status_reason.as_deref(), Some("A run failed"));
+    assert!(history.iter().any(|e| e.status == JobStatus::Stopping));
+}
+
+#[tokio::test]
+async fn delete_while_the_cluster_runs_is_refused_with_the_servers_reason() {
+    let (_fake, client) = fake().await;
+    let job = client.jobs().create(&hello("sleep 1")).await.unwrap();
+    client.jobs().submit(&job.id).await.unwrap();
+    let err = client
+        .jobs()
+        .delete(&job.id)
+        .await
+        .expect_err("cluster running");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    let api = err.api_error().expect("an API error");
+    assert!(!api.message.is_empty());
+}
+
+#[tokio::test]
+async fn listing_many_jobs_follows_every_page() {
+    let (fake, client) = fake().await;
+    fake.seed_jobs(2_345);
+    let all: Vec<_> = client
+        .jobs()
+        .list()
+        .page_size(1000)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2_345);
+    let mut ids: Vec<_> = all.iter().map(|j| j.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2_345, "no job listed twice");
+    assert_eq!(fake.request_count("GET jobs/"), 3);
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_a_401_with_the_servers_detail() {
+    let (fake, _client) = fake().await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token("not-the-key")
+        .build()
+        .unwrap();
+    let err = client.jobs().list().page(1).await.expect_err("bad key");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.to_string().contains("Invalid token"), "{err}");
+    assert!(!format!("{err:?}").contains("not-the-key"));
+}
