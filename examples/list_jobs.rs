@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use futures::TryStreamExt;
 use rescale::Client;
-use rescale::jobs::{JobState, JobSummary};
+use rescale::jobs::JobState;
 
 /// Prints a table of your Rescale jobs, newest first.
 #[derive(Parser)]
@@ -64,34 +64,38 @@ async fn print_jobs(client: &Client, args: &Args) -> rescale::Result<()> {
     };
     let mut jobs = list.stream();
 
-    println!(
-        "{:<10} {:<32} {:<20} {:<16} {}",
-        "ID", "NAME", "STATUS", "CLUSTER", "CREATED"
-    );
+    print_row(["ID", "NAME", "STATUS", "CLUSTER", "CREATED"]);
     let mut shown = 0;
     while args.limit.is_none_or(|limit| shown < limit) {
         let Some(job) = jobs.try_next().await? else {
             break;
         };
-        print_row(&job);
+        let created = job
+            .date_inserted
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        print_row([
+            job.id.as_str(),
+            &job.name,
+            &job.job_status.content,
+            &job.cluster_status_display.content,
+            &created,
+        ]);
         shown += 1;
     }
     println!("({shown} jobs)");
     Ok(())
 }
 
-fn print_row(job: &JobSummary) {
-    let created = job
-        .date_inserted
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default();
+/// One line of the table: id, name, status, cluster status, created.
+fn print_row([id, name, status, cluster, created]: [&str; 5]) {
     println!(
         "{:<10} {:<32} {:<20} {:<16} {}",
-        cell(job.id.as_str(), 10),
-        cell(&job.name, 32),
-        cell(&job.job_status.content, 20),
-        cell(&job.cluster_status_display.content, 16),
-        created
+        cell(id, 10),
+        cell(name, 32),
+        cell(status, 20),
+        cell(cluster, 16),
+        cell(created, 16)
     );
 }
 
