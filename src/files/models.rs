@@ -46,11 +46,7 @@ pub struct JobFile {
     /// Owner's e-mail.
     pub owner: Option<String>,
     /// Users the file is shared with.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub shared_with: Vec<String>,
     /// Whether the upload finished.
     pub is_uploaded: Option<bool>,

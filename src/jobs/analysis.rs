@@ -256,11 +256,7 @@ pub struct JobAnalysis {
     #[serde(default)]
     pub hardware: Hardware,
     /// Input files.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub input_files: Vec<InputFile>,
     /// Environment variables.
     pub env_vars: Option<BTreeMap<String, String>>,
@@ -271,11 +267,7 @@ pub struct JobAnalysis {
     /// Software flags.
     pub flags: Option<Map<String, Value>>,
     /// Templates processed before the run.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub template_tasks: Vec<TemplateTask>,
     /// A script run before the command.
     pub pre_process_script: Option<InputFile>,

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
 
@@ -201,7 +201,10 @@ pub struct NewJob {
     /// Job name.
     pub name: String,
     /// The analyses (JSON `jobanalyses`).
-    #[serde(rename = "jobanalyses")]
+    #[serde(
+        rename = "jobanalyses",
+        serialize_with = "analyses_without_empty_lists"
+    )]
     pub job_analyses: Vec<JobAnalysis>,
     /// DOE variables (JSON `jobvariables`).
     #[serde(
@@ -274,6 +277,27 @@ impl NewJob {
     pub fn validate(&self) -> Result<()> {
         validate_definition(&self.name, &self.job_analyses)
     }
+}
+
+/// A new job leaves out the lists it does not use, as the documented request does; a
+/// [`Job`] read from the service sends back every list it read, empty or not.
+fn analyses_without_empty_lists<S: Serializer>(
+    analyses: &[JobAnalysis],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::{Error as _, SerializeSeq};
+    let mut seq = s.serialize_seq(Some(analyses.len()))?;
+    for analysis in analyses {
+        let mut value = serde_json::to_value(analysis).map_err(S::Error::custom)?;
+        if let Value::Object(map) = &mut value {
+            map.retain(|key, v| {
+                !(matches!(key.as_str(), "inputFiles" | "templateTasks")
+                    && v.as_array().is_some_and(Vec::is_empty))
+            });
+        }
+        seq.serialize_element(&value)?;
+    }
+    seq.end()
 }
 
 /// A whole job definition that [`Jobs::create`](crate::jobs::Jobs::create) and

@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: a client for a MockServer, fixtures, and
+//! assertions on the requests the server saw.
+// Each test file uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use rescale::Client;
+use serde_json::Value;
+use wiremock::{MockServer, Request};
+
+/// The API key every test client uses; it must never show in output.
+pub const KEY: &str = "test-key-123";
+
+/// The API prefix the test clients are configured with.
+pub const PREFIX: &str = "/api/v2";
+
+/// The User-Agent every request must carry.
+pub const USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A client for `server`, with key [`KEY`] and base URL `<server>/api/v2/`.
+pub fn client(server: &MockServer) -> Client {
+    client_with_key(server, KEY)
+}
+
+/// A client for `server` with the given key.
+pub fn client_with_key(server: &MockServer, key: &str) -> Client {
+    Client::builder()
+        .token(key)
+        .base_url(format!("{}{PREFIX}/", server.uri()))
+        .build()
+        .expect("a client for a loopback MockServer builds")
+}
+
+/// The path `/api/v2/<rest>` as the server sees it.
+pub fn api_path(rest: &str) -> String {
+    format!("{PREFIX}/{rest}")
+}
+
+/// The absolute URL `<server>/api/v2/<rest>`, as a `next` link would carry it.
+pub fn api_url(server: &MockServer, rest: &str) -> String {
+    format!("{}{PREFIX}/{rest}", server.uri())
+}
+
+/// A fixture from `tests/fixtures/`, as text.
+pub fn fixture_str(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture from `tests/fixtures/`, as JSON.
+pub fn fixture(name: &str) -> Value {
+    serde_json::from_str(&fixture_str(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Every request the server received, in order.
+pub async fn requests(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .expect("request recording is on")
+}
+
+/// The one request the server received; fails if it saw any other number.
+pub async fn only_request(server: &MockServer) -> Request {
+    let mut all = requests(server).await;
+    assert_eq!(all.len(), 1, "expected exactly one request, got {all:?}");
+    all.remove(0)
+}
+
+/// A header of a request as text.
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Asserts the request carried `Authorization: Token <KEY>` and the crate's User-Agent.
+pub fn assert_auth(req: &Request) {
+    assert_eq!(
+        header(req, "authorization"),
+        Some(format!("Token {KEY}").as_str())
+    );
+    assert_eq!(header(req, "user-agent"), Some(USER_AGENT));
+}
+
+/// The query of a request as `(key, value)` pairs, in order.
+pub fn query(req: &Request) -> Vec<(String, String)> {
+    req.url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Builds the `(key, value)` pairs [`query`] returns, for comparison.
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Asserts that neither the `Display` nor the `Debug` of `value` shows the key.
+pub fn assert_no_key<T: std::fmt::Display + std::fmt::Debug>(value: &T) {
+    let shown = format!("{value} {value:?} {value:#?}");
+    assert!(!shown.contains(KEY), "the key leaked: {shown}");
+}
+
+/// A page body `{"count", "next", "previous", "results"}`.
+pub fn page(count: u64, next: Option<String>, results: Value) -> Value {
+    serde_json::json!({"count": count, "next": next, "previous": null, "results": results})
+}
+
+/// `n` minimal job summaries whose ids start with `prefix`.
+pub fn summaries(prefix: &str, n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "id": format!("{prefix}{i}"),
+                    "name": format!("job {prefix}{i}"),
+                    "jobStatus": {"content": "Completed", "labelClass": "", "useLabel": false},
+                    "clusterStatusDisplay": {"content": "Stopped", "labelClass": "", "useLabel": false}
+                })
+            })
+            .collect(),
+    )
+}
