@@ -5,7 +5,10 @@
 //! ```
 //!
 //! Reads `RESCALE_API_KEY`, and `RESCALE_API_URL` for a region other than the US one
-//! (e.g. `https://eu.rescale.com/api/v2/`).
+//! (e.g. `https://eu.rescale.com/api/v2/`). Without a key it lists the jobs of a local
+//! fake platform.
+
+mod common;
 
 use std::process::ExitCode;
 
@@ -28,16 +31,11 @@ struct Args {
     page_size: u32,
 }
 
-/// The client the example talks to; the one place to change where it connects.
-fn connect() -> rescale::Result<Client> {
-    Client::from_env()
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let client = match connect() {
-        Ok(client) => client,
+    let connection = match common::connect().await {
+        Ok(connection) => connection,
         Err(e) => {
             eprintln!("error: {e}");
             eprintln!(
@@ -46,7 +44,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match print_jobs(&client, &args).await {
+    match print_jobs(&connection.client, &args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,0 +1,53 @@
+// Each example uses a part of this module.
+#![allow(dead_code)]
+
+//! What every example shares: a client for the real platform when `RESCALE_API_KEY` is
+//! set, and otherwise a local fake platform (`rescale-fake`), so the examples run with no
+//! account and no network.
+
+use std::time::Duration;
+
+use rescale::Client;
+use rescale_fake::{FakeConfig, FakeRescale};
+
+/// A client and, when there is no key, the fake platform it talks to (kept alive here).
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// How often to poll a job's status: every 15 s on the real platform, faster on the fake.
+    pub poll_interval: Duration,
+    /// The fake platform, when one was started; dropping it stops it.
+    pub fake: Option<FakeRescale>,
+}
+
+/// Connects to the platform in `RESCALE_API_KEY` / `RESCALE_API_URL`, or starts a fake one.
+pub async fn connect() -> rescale::Result<Connection> {
+    if std::env::var_os(rescale::ENV_API_KEY).is_some_and(|k| !k.is_empty()) {
+        return Ok(Connection {
+            client: Client::from_env()?,
+            poll_interval: Duration::from_secs(15),
+            fake: None,
+        });
+    }
+    let fake = FakeRescale::start_with(FakeConfig {
+        // Slow enough to watch the statuses go by, fast enough to finish in seconds.
+        step: Duration::from_millis(150),
+        ..FakeConfig::default()
+    })
+    .await;
+    // A few finished jobs, so that listings have something to show.
+    fake.seed_jobs(12);
+    eprintln!(
+        "RESCALE_API_KEY is not set: using a local fake Rescale platform at {} (set RESCALE_API_KEY to use the real one)",
+        fake.base_url()
+    );
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token(fake.api_key())
+        .build()?;
+    Ok(Connection {
+        client,
+        poll_interval: Duration::from_millis(100),
+        fake: Some(fake),
+    })
+}
