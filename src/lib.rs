@@ -43,6 +43,7 @@
 
 #[macro_use]
 mod macros;
+pub mod catalog;
 mod client;
 mod error;
 pub mod files;
@@ -50,8 +51,10 @@ pub mod jobs;
 mod pagination;
 mod serde_util;
 mod transport;
+mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
+pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
