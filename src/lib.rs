@@ -31,6 +31,11 @@
 //! ## Shape of the crate
 //! - [`Client`] holds the configuration and one connection pool; it is cheap to clone.
 //! - [`Client::jobs`] gives the [`jobs::Jobs`] handle, one method per endpoint.
+//! - [`Client::files`] uploads and downloads files ([`files::Files`]), including every
+//!   output of a job into a directory; [`Client::catalog`] reads the software and hardware
+//!   catalogues ([`catalog::Catalog`]).
+//! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
+//!   [`jobs::Jobs::watch`] streams its statuses as they change.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.

@@ -16,11 +16,11 @@ use crate::jobs::{ClusterStatus, ClusterStatusEntry, JobStatus, JobStatusEntry, 
 use crate::pagination::ItemStream;
 
 /// Time between two polls unless told otherwise.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
+pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Transient errors in a row (429, 5xx, timeouts, dropped connections) tolerated while
 /// polling, unless told otherwise.
-pub const DEFAULT_MAX_TRANSIENT_ERRORS: u32 = 5;
+pub(crate) const DEFAULT_MAX_TRANSIENT_ERRORS: u32 = 5;
 
 /// Statuses per page when reading a history: one page holds a whole job's life.
 const HISTORY_PAGE_SIZE: u32 = 100;

@@ -596,3 +596,29 @@ async fn zero_concurrency_is_refused_before_any_request() {
     assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "concurrency"));
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_link_inside_the_directory_is_not_followed_outside() {
+    let server = MockServer::start().await;
+    let files = vec![("l", "escape/passwd", b"root:x:0:0\n".to_vec())];
+    mount_outputs(&server, "J", &files, &[0]).await;
+    let root = tempfile::tempdir().unwrap();
+    let outside = root.path().join("outside");
+    let dir = root.path().join("out");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
+
+    let err = client(&server.uri())
+        .files()
+        .download_outputs("J", &dir)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::UnsafePath { path, .. } if path == "escape/passwd"),
+        "{err}"
+    );
+    assert!(tree(&outside).is_empty());
+}

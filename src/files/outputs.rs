@@ -15,7 +15,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 
 /// How many files download at once unless told otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 4;
 
 /// A download of a job's outputs being set up, from [`Files::download_outputs`]; `.await`
 /// it to run.
@@ -142,14 +142,8 @@ impl DownloadOutputs {
                 path: self.dir.clone(),
                 source,
             })?;
-        let root = tokio::fs::canonicalize(&self.dir)
-            .await
-            .map_err(|source| Error::Io {
-                path: self.dir.clone(),
-                source,
-            })?;
         let results: Vec<Done> = stream::iter(plan)
-            .map(|planned| self.fetch_one(planned, &root))
+            .map(|planned| self.fetch_one(planned))
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
@@ -168,34 +162,14 @@ impl DownloadOutputs {
         Ok(report)
     }
 
-    async fn fetch_one(&self, planned: Planned, root: &Path) -> Result<Done> {
+    async fn fetch_one(&self, planned: Planned) -> Result<Done> {
         let Planned {
             file,
             relative,
             target,
         } = planned;
         if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|source| Error::Io {
-                    path: parent.to_owned(),
-                    source,
-                })?;
-            // A directory inside `dir` that is a symlink could still lead outside it.
-            let real = tokio::fs::canonicalize(parent)
-                .await
-                .map_err(|source| Error::Io {
-                    path: parent.to_owned(),
-                    source,
-                })?;
-            if !real.starts_with(root) {
-                return Err(Error::UnsafePath {
-                    path: relative,
-                    reason:
-                        "a directory on the way is a link that leads outside the target directory"
-                            .into(),
-                });
-            }
+            make_dirs_inside(&self.dir, parent, &relative).await?;
         }
         if is_present(&file, &target).await? {
             let mut reporter = Reporter::new(self.progress.clone(), relative, file.decrypted_size);
@@ -220,6 +194,46 @@ impl IntoFuture for DownloadOutputs {
     fn into_future(self) -> Self::IntoFuture {
         self.run().boxed()
     }
+}
+
+/// Creates `parent` (a directory under `dir`) one level at a time, refusing to pass
+/// through anything but a real directory: a link inside `dir` could lead outside it.
+async fn make_dirs_inside(dir: &Path, parent: &Path, relative: &str) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let below = parent.strip_prefix(dir).unwrap_or(Path::new(""));
+    let mut at = dir.to_owned();
+    for part in below.components() {
+        at.push(part);
+        match tokio::fs::symlink_metadata(&at).await {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => {
+                return Err(Error::UnsafePath {
+                    path: relative.to_owned(),
+                    reason: format!("`{}` is not a plain directory", at.display()),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&at)(e)),
+        }
+        match tokio::fs::create_dir(&at).await {
+            Ok(()) => {}
+            // Another download of the same run made it meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let meta = tokio::fs::symlink_metadata(&at).await.map_err(io(&at))?;
+                if !meta.is_dir() {
+                    return Err(Error::UnsafePath {
+                        path: relative.to_owned(),
+                        reason: format!("`{}` is not a plain directory", at.display()),
+                    });
+                }
+            }
+            Err(e) => return Err(io(&at)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// `true` when `path` already holds `file`: a regular file of the size the file object

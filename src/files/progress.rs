@@ -20,7 +20,8 @@ pub enum ProgressKind {
 
 /// One progress report: which file, what happened, how far along it is.
 ///
-/// Sum `delta` over every event to drive one progress bar across many files.
+/// Sum `delta` over every event to drive one progress bar across many files: a skipped
+/// file counts its size once, in its `Skipped` event.
 ///
 /// ```no_run
 /// use rescale::files::ProgressKind;

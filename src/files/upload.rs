@@ -155,7 +155,10 @@ impl Upload {
                 let factory = move || {
                     let path = path.clone();
                     let opened = stream::once(async move { tokio::fs::File::open(path).await });
-                    let chunks = opened.map_ok(ReaderStream::new).try_flatten();
+                    // Capped: a file that grew since it was measured still sends `len` bytes.
+                    let chunks = opened
+                        .map_ok(move |file| ReaderStream::new(file.take(len)))
+                        .try_flatten();
                     Some(form(chunks, len, &name, progress.clone()))
                 };
                 (Arc::new(factory), true)
