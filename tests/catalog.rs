@@ -1,25 +1,15 @@
 //! Catalogues: analyses and core types, and checking a job against a core type.
 
+mod support;
+
 use futures::TryStreamExt;
+use rescale::Error;
 use rescale::catalog::CoreType;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
-use rescale::{Client, Error};
 use serde_json::{Value, json};
+use support::{client, fixture};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .token("test-key-catalog")
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 /// Serves `coretypes/` as one page (the fixture, without its `next`).
 async fn mount_core_types(server: &MockServer, times: u64) {
@@ -80,7 +70,7 @@ async fn analyses_stream_across_pages_and_decode() {
         .mount(&server)
         .await;
 
-    let all: Vec<_> = client(&server)
+    let all: Vec<_> = client(&server.uri())
         .catalog()
         .analyses()
         .stream()
@@ -126,7 +116,7 @@ async fn analysis_by_code_reads_pages_only_until_found() {
         .expect(2)
         .mount(&server)
         .await;
-    let catalog = client(&server).catalog();
+    let catalog = client(&server.uri()).catalog();
 
     // Found on page 1: page 2 is not read.
     let found = catalog.analysis("abaqus").await.unwrap().unwrap();
@@ -141,7 +131,7 @@ async fn analysis_by_code_reads_pages_only_until_found() {
 async fn core_types_decode_prices_of_both_shapes() {
     let server = MockServer::start().await;
     mount_core_types(&server, 1).await;
-    let all: Vec<_> = client(&server)
+    let all: Vec<_> = client(&server.uri())
         .catalog()
         .core_types()
         .stream()
@@ -205,7 +195,7 @@ fn a_job_not_using_the_core_type_is_refused() {
 async fn check_job_reads_the_catalogue_and_names_the_failing_analysis() {
     let server = MockServer::start().await;
     mount_core_types(&server, 3).await;
-    let catalog = client(&server).catalog();
+    let catalog = client(&server.uri()).catalog();
 
     let mut two = job("standard-plus", 8);
     two.job_analyses.push(JobAnalysis::new(

@@ -1,73 +1,17 @@
-//! Files: upload, metadata, download (resume, checksums) and a job's outputs.
+//! Files: upload, metadata, download (resume, checksums).
+
+mod support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rescale::files::{JobFile, ProgressKind};
-use rescale::{Client, Error};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha512};
+use rescale::Error;
+use rescale::files::ProgressKind;
+use serde_json::json;
+use support::{client, file_object, fixture, header, job_file, sha512_hex, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const KEY: &str = "test-key-files";
-
-fn client(base: &str) -> Client {
-    Client::builder()
-        .token(KEY)
-        .base_url(format!("{base}/api/v2/"))
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn sha512_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha512::digest(bytes))
-}
-
-/// A file object for `bytes`, with the SHA-512 the service would give. Its `downloadUrl`
-/// points to another host, which must never be used.
-fn file_object(id: &str, relative_path: &str, bytes: &[u8]) -> Value {
-    let mut file = fixture("job_files.json")["results"][0].clone();
-    file["id"] = json!(id);
-    file["name"] = json!(relative_path.rsplit('/').next().unwrap());
-    file["relativePath"] = json!(relative_path);
-    file["decryptedSize"] = json!(bytes.len());
-    file["md5"] = json!("00000000000000000000000000000000");
-    file["fileChecksums"] = json!([{"hashFunction": "sha512", "fileHash": sha512_hex(bytes)}]);
-    file["downloadUrl"] = json!(format!("https://elsewhere.example/files/{id}/contents/"));
-    file
-}
-
-fn job_file(value: &Value) -> JobFile {
-    serde_json::from_value(value.clone()).unwrap()
-}
-
-/// Every path under `root`, relative to it, sorted.
-fn tree(root: &Path) -> Vec<String> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            out.push(path.strip_prefix(root).unwrap().display().to_string());
-            if path.is_dir() {
-                walk(&path, root, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
-fn header<'a>(req: &'a wiremock::Request, name: &str) -> Option<&'a str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
-}
 
 #[tokio::test]
 async fn upload_from_a_path_is_one_multipart_request_with_a_length() {
@@ -105,7 +49,7 @@ async fn upload_from_a_path_is_one_multipart_request_with_a_length() {
         req.body.len().to_string()
     );
     assert_eq!(header(req, "transfer-encoding"), None);
-    assert_eq!(header(req, "authorization"), Some("Token test-key-files"));
+    assert_eq!(header(req, "authorization"), Some("Token test-key"));
     let body = String::from_utf8_lossy(&req.body);
     assert!(
         body.contains(r#"Content-Disposition: form-data; name="file"; filename="model.inp""#),
@@ -203,7 +147,7 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
     assert_eq!(std::fs::read(&target).unwrap(), content);
     assert_eq!(tree(dir.path()), ["sub", "sub/result.txt"]);
     let req = &server.received_requests().await.unwrap()[0];
-    assert_eq!(header(req, "authorization"), Some("Token test-key-files"));
+    assert_eq!(header(req, "authorization"), Some("Token test-key"));
     assert_eq!(header(req, "range"), None);
 }
 
@@ -419,206 +363,4 @@ async fn a_server_that_ignores_range_is_read_from_where_the_download_stopped() {
     assert_eq!(out, content);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(header(&requests[1], "range"), Some("bytes=10-"));
-}
-
-/// Mounts `jobs/{job}/files/` as two pages and each file's contents, expecting
-/// `downloads[i]` requests for file `i`.
-async fn mount_outputs(
-    server: &MockServer,
-    job: &str,
-    files: &[(&str, &str, Vec<u8>)],
-    downloads: &[u64],
-) {
-    let objects: Vec<Value> = files
-        .iter()
-        .map(|(id, rel, bytes)| file_object(id, rel, bytes))
-        .collect();
-    let split = objects.len().div_ceil(2);
-    let next = format!(
-        "{}/api/v2/jobs/{job}/files/?page=2&page_size=1000",
-        server.uri()
-    );
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/jobs/{job}/files/")))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": objects.len(), "next": null, "previous": null, "results": objects[split..],
-        })))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/jobs/{job}/files/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": objects.len(), "next": next, "previous": null, "results": objects[..split],
-        })))
-        .mount(server)
-        .await;
-    for ((id, _, bytes), times) in files.iter().zip(downloads) {
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v2/files/{id}/contents/")))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.clone()))
-            .expect(*times)
-            .named(format!("contents of {id}"))
-            .mount(server)
-            .await;
-    }
-}
-
-fn outputs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
-    vec![
-        ("o1", "airFoil2D/system/fvSchemes", b"schemes".repeat(100)),
-        ("o2", "airFoil2D/log.simpleFoam", b"log line\n".repeat(300)),
-        ("o3", "process_output.log", b"done\n".to_vec()),
-    ]
-}
-
-#[tokio::test]
-async fn every_output_lands_at_its_relative_path() {
-    let server = MockServer::start().await;
-    let files = outputs();
-    mount_outputs(&server, "OsKBd", &files, &[1, 1, 1]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let total = Arc::new(Mutex::new(0u64));
-    let sum = total.clone();
-
-    let report = client(&server.uri())
-        .files()
-        .download_outputs("OsKBd", dir.path())
-        .concurrency(2)
-        .on_progress(move |e| *sum.lock().unwrap() += e.delta)
-        .await
-        .unwrap();
-
-    for (_, rel, bytes) in &files {
-        assert_eq!(
-            &std::fs::read(dir.path().join(rel)).unwrap(),
-            bytes,
-            "{rel}"
-        );
-    }
-    assert_eq!(report.downloaded.len(), 3);
-    assert!(report.skipped.is_empty());
-    let bytes: u64 = files.iter().map(|f| f.2.len() as u64).sum();
-    assert_eq!(report.bytes, bytes);
-    assert_eq!(*total.lock().unwrap(), bytes);
-    assert_eq!(
-        tree(dir.path()),
-        [
-            "airFoil2D",
-            "airFoil2D/log.simpleFoam",
-            "airFoil2D/system",
-            "airFoil2D/system/fvSchemes",
-            "process_output.log"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_rerun_downloads_only_what_is_missing_or_wrong() {
-    let server = MockServer::start().await;
-    let files = outputs();
-    // o1 present and right: skipped. o2 present, same size, wrong bytes: fetched. o3 missing.
-    mount_outputs(&server, "OsKBd", &files, &[0, 1, 1]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let first = dir.path().join(files[0].1);
-    std::fs::create_dir_all(first.parent().unwrap()).unwrap();
-    std::fs::write(&first, &files[0].2).unwrap();
-    let second = dir.path().join(files[1].1);
-    std::fs::write(&second, vec![b'x'; files[1].2.len()]).unwrap();
-
-    let report = client(&server.uri())
-        .files()
-        .download_outputs("OsKBd", dir.path())
-        .await
-        .unwrap();
-
-    assert_eq!(report.skipped, [first]);
-    assert_eq!(report.downloaded.len(), 2);
-    for (_, rel, bytes) in &files {
-        assert_eq!(
-            &std::fs::read(dir.path().join(rel)).unwrap(),
-            bytes,
-            "{rel}"
-        );
-    }
-    // `.expect` on each contents mock is verified when the server drops.
-}
-
-async fn assert_unsafe_path_writes_nothing(bad: &str) {
-    let server = MockServer::start().await;
-    let files = vec![
-        ("ok", "fine.txt", b"fine".to_vec()),
-        ("evil", bad, b"root:x:0:0\n".to_vec()),
-    ];
-    mount_outputs(&server, "J", &files, &[0, 0]).await;
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("out");
-
-    let err = client(&server.uri())
-        .files()
-        .download_outputs("J", &dir)
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(&err, Error::UnsafePath { path, .. } if path == bad),
-        "{bad}: {err}"
-    );
-    assert!(err.to_string().contains(bad));
-    assert!(tree(root.path()).is_empty(), "{:?}", tree(root.path()));
-}
-
-#[tokio::test]
-async fn a_relative_path_climbing_out_writes_nothing() {
-    assert_unsafe_path_writes_nothing("../../etc/passwd").await;
-}
-
-#[tokio::test]
-async fn an_absolute_relative_path_writes_nothing() {
-    assert_unsafe_path_writes_nothing("/etc/passwd").await;
-}
-
-#[tokio::test]
-async fn a_windows_drive_path_writes_nothing() {
-    assert_unsafe_path_writes_nothing("C:\\Windows\\win.ini").await;
-}
-
-#[tokio::test]
-async fn zero_concurrency_is_refused_before_any_request() {
-    let server = MockServer::start().await;
-    let err = client(&server.uri())
-        .files()
-        .download_outputs("J", "unused")
-        .concurrency(0)
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "concurrency"));
-    assert!(server.received_requests().await.unwrap().is_empty());
-}
-
-#[cfg(unix)]
-#[tokio::test]
-async fn a_link_inside_the_directory_is_not_followed_outside() {
-    let server = MockServer::start().await;
-    let files = vec![("l", "escape/passwd", b"root:x:0:0\n".to_vec())];
-    mount_outputs(&server, "J", &files, &[0]).await;
-    let root = tempfile::tempdir().unwrap();
-    let outside = root.path().join("outside");
-    let dir = root.path().join("out");
-    std::fs::create_dir_all(&outside).unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
-
-    let err = client(&server.uri())
-        .files()
-        .download_outputs("J", &dir)
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(&err, Error::UnsafePath { path, .. } if path == "escape/passwd"),
-        "{err}"
-    );
-    assert!(tree(&outside).is_empty());
 }

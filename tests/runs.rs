@@ -1,24 +1,14 @@
 //! Runs of a job: list (paginated), one run, one run's files.
 
+mod support;
+
 use futures::TryStreamExt;
+use rescale::Error;
 use rescale::jobs::RunType;
-use rescale::{Client, Error};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{client, fixture};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .token("test-key-runs")
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 #[tokio::test]
 async fn runs_decode_with_type_and_variables_across_pages() {
@@ -44,7 +34,7 @@ async fn runs_decode_with_type_and_variables_across_pages() {
         .mount(&server)
         .await;
 
-    let runs: Vec<_> = client(&server)
+    let runs: Vec<_> = client(&server.uri())
         .jobs()
         .runs("XXXXXX")
         .page_size(2)
@@ -91,7 +81,7 @@ async fn one_run_and_its_files() {
         .expect(1)
         .mount(&server)
         .await;
-    let jobs = client(&server).jobs();
+    let jobs = client(&server.uri()).jobs();
 
     let run = jobs.run("OsKBd", "2").await.unwrap();
     assert_eq!(run.id, "2");
@@ -114,7 +104,7 @@ async fn run_ids_are_escaped_and_blank_ones_refused() {
         .expect(1)
         .mount(&server)
         .await;
-    let jobs = client(&server).jobs();
+    let jobs = client(&server.uri()).jobs();
 
     let err = jobs.run("OsKBd", "a/b").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");

@@ -1,28 +1,18 @@
 //! Waiting for jobs: outcome rules, watching statuses, tolerance, cluster stop.
 
+mod support;
+
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use rescale::jobs::{ClusterStatus, JobStatus, JobStatusEntry};
-use rescale::{Client, Error, JobOutcome};
+use rescale::{Error, JobOutcome};
 use serde_json::{Value, json};
+use support::{client, fixture};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const POLL: Duration = Duration::from_millis(5);
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .token("test-key-wait")
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 /// A history page, newest first, from `(status, reason)` pairs given oldest first.
 fn history(oldest_first: &[(&str, Option<&str>)]) -> Value {
@@ -74,7 +64,7 @@ async fn outcome_of(oldest_first: &[(&str, Option<&str>)]) -> JobOutcome {
         vec![ok(history(oldest_first))],
     )
     .await;
-    client(&server)
+    client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -103,7 +93,7 @@ async fn watch_yields_each_new_entry_once_oldest_first_until_final() {
     )
     .await;
 
-    let watch = client(&server).jobs().watch("J1").poll_interval(POLL);
+    let watch = client(&server.uri()).jobs().watch("J1").poll_interval(POLL);
     fn send_static<T: Send + 'static>(t: T) -> T {
         t
     }
@@ -208,7 +198,7 @@ async fn an_unknown_status_never_ends_the_wait() {
     )
     .await;
 
-    let outcome = client(&server)
+    let outcome = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -233,7 +223,7 @@ async fn transient_errors_while_polling_are_borne() {
         ],
     )
     .await;
-    let outcome = client(&server)
+    let outcome = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -253,7 +243,7 @@ async fn too_many_transient_errors_end_the_wait_with_the_last_one() {
         vec![ResponseTemplate::new(504)],
     )
     .await;
-    let err = client(&server)
+    let err = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -273,7 +263,7 @@ async fn a_permanent_error_ends_the_wait_at_once() {
         vec![ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}))],
     )
     .await;
-    let err = client(&server)
+    let err = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -292,7 +282,7 @@ async fn the_overall_timeout_ends_the_wait_with_a_timeout_error() {
         vec![ok(history(&[("Executing", None)]))],
     )
     .await;
-    let err = client(&server)
+    let err = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -315,7 +305,7 @@ async fn dropping_the_wait_stops_polling() {
         vec![ok(history(&[("Executing", None)]))],
     )
     .await;
-    let wait = client(&server)
+    let wait = client(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL);
@@ -349,7 +339,7 @@ async fn the_cluster_waiter_treats_404_as_not_started_and_returns_when_stopped()
     )
     .await;
 
-    let entry = client(&server)
+    let entry = client(&server.uri())
         .jobs()
         .wait_for_cluster_stop("J1")
         .poll_interval(POLL)
