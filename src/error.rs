@@ -80,6 +80,40 @@ pub enum Error {
     /// A paginated listing could not be followed safely.
     #[error("pagination stopped: {0}")]
     Pagination(String),
+
+    /// Reading or writing a local file failed.
+    #[error("I/O error on `{}`: {source}", path.display())]
+    Io {
+        /// The local path involved.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A downloaded file did not match the size or checksum the service gave for it. No
+    /// file was left at the target path.
+    #[error("`{file}` failed its {check} check: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        /// The file, as named by the service (its relative path or name).
+        file: String,
+        /// What was checked: `size`, `sha512` or `md5`.
+        check: String,
+        /// The value the service gave.
+        expected: String,
+        /// The value of what was received.
+        actual: String,
+    },
+
+    /// A path sent by the service would land outside the target directory; nothing was
+    /// written for it.
+    #[error("refusing the path `{path}` sent by the service: {reason}")]
+    UnsafePath {
+        /// The path as the service sent it (e.g. a `relativePath`).
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
 }
 
 /// An HTTP error answered by the service: the status, its message, and the raw body.

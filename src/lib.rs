@@ -31,6 +31,11 @@
 //! ## Shape of the crate
 //! - [`Client`] holds the configuration and one connection pool; it is cheap to clone.
 //! - [`Client::jobs`] gives the [`jobs::Jobs`] handle, one method per endpoint.
+//! - [`Client::files`] uploads and downloads files ([`files::Files`]), including every
+//!   output of a job into a directory; [`Client::catalog`] reads the software and hardware
+//!   catalogues ([`catalog::Catalog`]).
+//! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
+//!   [`jobs::Jobs::watch`] streams its statuses as they change.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
@@ -43,6 +48,7 @@
 
 #[macro_use]
 mod macros;
+pub mod catalog;
 mod client;
 mod error;
 pub mod files;
@@ -50,8 +56,10 @@ pub mod jobs;
 mod pagination;
 mod serde_util;
 mod transport;
+mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
+pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};

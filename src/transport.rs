@@ -34,7 +34,6 @@ pub(crate) enum Body {
     /// A JSON document, already encoded.
     Json(Bytes),
     /// A multipart upload of known length, made anew for each attempt.
-    #[allow(dead_code)] // used by file uploads, which land next
     Multipart(FormFactory),
 }
 
@@ -103,7 +102,6 @@ impl ApiRequest {
     }
 
     /// Adds a header (e.g. `Range`).
-    #[allow(dead_code)] // used by file downloads, which land next
     pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self

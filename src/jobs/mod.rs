@@ -14,15 +14,20 @@
 //! | [`share`](Jobs::share) | `POST jobs/{id}/share/` | 2xx |
 //! | [`statuses`](Jobs::statuses) | `GET jobs/{id}/statuses/` | 200 |
 //! | [`cluster_statuses`](Jobs::cluster_statuses) | `GET jobs/{id}/cluster_statuses/` | 200 |
+//! | [`runs`](Jobs::runs) | `GET jobs/{id}/runs/` | 200 |
+//! | [`run`](Jobs::run) | `GET jobs/{id}/runs/{run}/` | 200 |
+//! | [`run_files`](Jobs::run_files) | `GET jobs/{id}/runs/{run}/files/` | 200 |
 //!
 //! Any 2xx answer counts as success: the service is known to vary between 200, 201 and 202.
 
 mod analysis;
 mod models;
+mod runs;
 mod status;
 
 pub use analysis::*;
 pub use models::*;
+pub use runs::*;
 pub use status::*;
 
 use reqwest::Method;

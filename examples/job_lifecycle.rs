@@ -1,0 +1,125 @@
+//! The whole life of a job: upload an input, pick hardware from the catalogue, create and
+//! submit the job, print each status as it changes, download the outputs with a progress
+//! bar, and delete the job once its cluster has stopped.
+//!
+//! ```text
+//! RESCALE_API_KEY=... cargo run --example job_lifecycle -- --output-dir outputs
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use futures::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use rescale::catalog::CoreType;
+use rescale::files::ProgressKind;
+use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+use rescale::{Client, JobOutcome};
+
+#[derive(Parser)]
+struct Args {
+    /// Where the job's outputs go.
+    #[arg(long, default_value = "job-outputs")]
+    output_dir: PathBuf,
+    /// Seconds between status polls.
+    #[arg(long, default_value_t = 15)]
+    poll_seconds: u64,
+}
+
+/// The client: from RESCALE_API_KEY and RESCALE_API_URL.
+fn client() -> rescale::Result<Client> {
+    Client::from_env()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let poll = Duration::from_secs(args.poll_seconds);
+    let client = client()?;
+    let jobs = client.jobs();
+
+    // 1. Upload an input file.
+    let scratch = tempfile::tempdir()?;
+    let input = scratch.path().join("input.txt");
+    std::fs::write(&input, "hello from rescale-rs\n")?;
+    let uploaded = client.files().upload(&input).await?;
+    println!("uploaded {} as {}", uploaded.name, uploaded.id);
+
+    // 2. Hardware from the catalogue: the first current core type that offers 1 core.
+    let core_types: Vec<CoreType> = client.catalog().core_types().stream().try_collect().await?;
+    let core_type = core_types
+        .iter()
+        .find(|c| !c.is_deprecated && c.cores.contains(&1))
+        .ok_or("no core type offers a single core")?;
+    let mut hardware = Hardware::new(&core_type.code, 1);
+    if core_type.walltime_required {
+        hardware = hardware.walltime_hours(1);
+    }
+    let new = NewJob::new(
+        "rescale-rs lifecycle example",
+        vec![
+            JobAnalysis::new("user_included", "cat input.txt > output.txt", hardware)
+                .version("0")
+                .input_file(&uploaded),
+        ],
+    );
+    core_type.check(&new)?;
+
+    // 3. Create and submit.
+    let job = jobs.create(&new).await?;
+    jobs.submit(&job.id).await?;
+    println!("submitted job {} on {}", job.id, core_type.code);
+
+    // 4. Each status as it changes, then the outcome.
+    let mut statuses = jobs.watch(&job.id).poll_interval(poll);
+    while let Some(entry) = statuses.try_next().await? {
+        let reason = entry.status_reason.as_deref().unwrap_or("");
+        println!("  {:<20} {reason}", entry.status.as_str());
+    }
+    match jobs
+        .wait_for_completion(&job.id)
+        .poll_interval(poll)
+        .await?
+    {
+        JobOutcome::Succeeded { .. } => println!("job succeeded"),
+        JobOutcome::Failed { reason, .. } => println!("job failed: {reason}"),
+        JobOutcome::Stopped { reason, .. } => println!("job stopped: {reason}"),
+        other => println!("job ended: {other:?}"),
+    }
+
+    // 5. Outputs, with one progress bar across every file.
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {msg}",
+    )?);
+    let progress = bar.clone();
+    let report = client
+        .files()
+        .download_outputs(&job.id, &args.output_dir)
+        .on_progress(move |event| {
+            if matches!(event.kind, ProgressKind::Started | ProgressKind::Skipped) {
+                progress.inc_length(event.total.unwrap_or(0));
+                progress.set_message(event.file.clone());
+            }
+            progress.inc(event.delta);
+        })
+        .await?;
+    bar.finish_and_clear();
+    println!(
+        "{} files downloaded ({} bytes), {} already present, in {}",
+        report.downloaded.len(),
+        report.bytes,
+        report.skipped.len(),
+        args.output_dir.display()
+    );
+
+    // 6. Delete once the cluster has stopped.
+    jobs.wait_for_cluster_stop(&job.id)
+        .poll_interval(poll)
+        .timeout(Duration::from_secs(3600))
+        .await?;
+    jobs.delete(&job.id).await?;
+    println!("deleted job {}", job.id);
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The software and hardware catalogues: [`Analysis`] (`GET analyses/`) and [`CoreType`]
+//! (`GET coretypes/`), and a check of a job's hardware against them.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+//! # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+//! let catalog = client.catalog();
+//! let software: Vec<_> = catalog.analyses().page_size(100).stream().try_collect().await?;
+//! let hardware: Vec<_> = catalog.core_types().stream().try_collect().await?;
+//!
+//! let job = NewJob::new("Example", vec![
+//!     JobAnalysis::new("user_included", "echo hi", Hardware::new("emerald", 4)).version("0"),
+//! ]);
+//! catalog.check_job(&job).await?; // cores per slot, walltime, deprecation
+//! # Ok(()) }
+//! ```
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use serde_with::skip_serializing_none;
+
+use futures::TryStreamExt;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::jobs::{Hardware, NewJob};
+use crate::pagination::ListRequest;
+use crate::serde_util::{null_as_default, opt_u32, opt_u64};
+
+/// The catalogue endpoints. Cheap to create and clone; owns a clone of the [`Client`].
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    client: Client,
+}
+
+impl Client {
+    /// The software ([`Analysis`]) and hardware ([`CoreType`]) catalogues.
+    pub fn catalog(&self) -> Catalog {
+        Catalog {
+            client: self.clone(),
+        }
+    }
+}
+
+/// Page size used when a whole catalogue is scanned.
+const SCAN_PAGE_SIZE: u32 = 1000;
+
+impl Catalog {
+    /// The software catalogue (`GET analyses/`).
+    pub fn analyses(&self) -> ListRequest<Analysis> {
+        ListRequest::new(
+            self.client.clone(),
+            Ok(self.client.transport.endpoint(&["analyses"])),
+        )
+    }
+
+    /// The analysis with this `code` (e.g. `abaqus`), or `None`. The API has no
+    /// endpoint for one analysis, so this reads the catalogue until it finds the code.
+    pub async fn analysis(&self, code: &str) -> Result<Option<Analysis>> {
+        let code = non_blank("code", code)?;
+        find(self.analyses().page_size(SCAN_PAGE_SIZE), |a: &Analysis| {
+            a.code == code
+        })
+        .await
+    }
+
+    /// The hardware catalogue (`GET coretypes/`).
+    pub fn core_types(&self) -> ListRequest<CoreType> {
+        ListRequest::new(
+            self.client.clone(),
+            Ok(self.client.transport.endpoint(&["coretypes"])),
+        )
+    }
+
+    /// The core type with this `code` (e.g. `emerald`), or `None`; reads the catalogue
+    /// until it finds the code.
+    pub async fn core_type(&self, code: &str) -> Result<Option<CoreType>> {
+        let code = non_blank("code", code)?;
+        find(
+            self.core_types().page_size(SCAN_PAGE_SIZE),
+            |c: &CoreType| c.code == code,
+        )
+        .await
+    }
+
+    /// Checks every analysis of `job` against the core type it asks for (see
+    /// [`CoreType::check`]); a core type missing from the catalogue is refused too. Reads
+    /// the hardware catalogue; sends nothing else.
+    pub async fn check_job(&self, job: &NewJob) -> Result<()> {
+        let catalogue: Vec<CoreType> = self
+            .core_types()
+            .page_size(SCAN_PAGE_SIZE)
+            .stream()
+            .try_collect()
+            .await?;
+        for (i, analysis) in job.job_analyses.iter().enumerate() {
+            let code = analysis.hardware.core_type_code();
+            let core_type = catalogue.iter().find(|c| c.code == code).ok_or_else(|| {
+                Error::invalid(
+                    format!("job_analyses[{i}].hardware.core_type"),
+                    format!("`{code}` is not in the hardware catalogue"),
+                )
+            })?;
+            core_type
+                .check_hardware_at(&analysis.hardware, &format!("job_analyses[{i}].hardware"))?;
+        }
+        Ok(())
+    }
+}
+
+fn non_blank<'a>(field: &str, value: &'a str) -> Result<&'a str> {
+    if value.trim().is_empty() {
+        Err(Error::invalid(field, "must not be blank"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The first item of a list that `matches`, reading pages only until it is found.
+async fn find<T, F>(list: ListRequest<T>, matches: F) -> Result<Option<T>>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    F: Fn(&T) -> bool,
+{
+    let mut items = list.stream();
+    while let Some(item) = items.try_next().await? {
+        if matches(&item) {
+            return Ok(Some(item));
+        }
+    }
+    Ok(None)
+}
+
+/// A piece of software Rescale runs, with its versions.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    /// Code used in job definitions, e.g. `abaqus`.
+    pub code: String,
+    /// Display name, e.g. `Abaqus`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// Description (HTML).
+    pub description: Option<String>,
+    /// Vendor.
+    pub vendor_name: Option<String>,
+    /// Whether Rescale can provide a licence.
+    pub has_rescale_license: Option<bool>,
+    /// The versions that can be run.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub versions: Vec<AnalysisVersion>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Analysis {
+    /// The version whose `versionCode` (or, failing that, `version`) is `code`.
+    pub fn version(&self, code: &str) -> Option<&AnalysisVersion> {
+        self.versions
+            .iter()
+            .find(|v| v.version_code.as_deref() == Some(code))
+            .or_else(|| {
+                self.versions
+                    .iter()
+                    .find(|v| v.version.as_deref() == Some(code))
+            })
+    }
+}
+
+/// One version of an [`Analysis`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisVersion {
+    /// Display version, e.g. `6.14-1`.
+    pub version: Option<String>,
+    /// Code used in job definitions, e.g. `6.14.1-pcmpi`.
+    pub version_code: Option<String>,
+    /// Codes of the core types this version runs on.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_core_types: Vec<String>,
+    /// Suggested command without MPI.
+    pub std_command: Option<String>,
+    /// Suggested command with MPI.
+    pub mpi_command: Option<String>,
+    /// Suggested command for shared-memory parallelism.
+    pub smp_command: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A kind of hardware (`coretypes/`): cores, memory, price, and what a job on it needs.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoreType {
+    /// Code used in job definitions, e.g. `emerald`.
+    pub code: String,
+    /// Display name, e.g. `Emerald`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    /// The cores-per-slot values a job may ask for.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cores: Vec<u32>,
+    /// Price per core-hour (a number in the API).
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub price: Option<f64>,
+    /// Low-priority price per core-hour, as the API sends it: a text such as `"0.050"`.
+    /// See [`CoreType::low_priority_price_value`].
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub low_priority_price: Option<String>,
+    /// Whether a job on this hardware must give a walltime.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub walltime_required: bool,
+    /// Whether the hardware is being retired; new jobs should not use it.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_deprecated: bool,
+    /// Memory per core, MB.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub memory: Option<u64>,
+    /// Storage, GB.
+    #[serde(default, deserialize_with = "opt_u64")]
+    pub storage: Option<u64>,
+    /// Position in the web UI's list.
+    #[serde(default, deserialize_with = "opt_u32")]
+    pub display_order: Option<u32>,
+    /// Processor model.
+    pub processor_info: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Fields this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CoreType {
+    /// The low-priority price as a number, when it reads as one.
+    pub fn low_priority_price_value(&self) -> Option<f64> {
+        self.low_priority_price.as_deref()?.trim().parse().ok()
+    }
+
+    /// Checks the analyses of `job` that run on this core type: `cores_per_slot` must be
+    /// one of [`cores`](CoreType::cores), a walltime must be given where
+    /// [`walltime_required`](CoreType::walltime_required), and a deprecated core type is
+    /// refused. The error names the field, e.g. `job_analyses[0].hardware.cores_per_slot`.
+    /// A job none of whose analyses use this core type is refused too.
+    ///
+    /// ```
+    /// # fn demo(core_type: &rescale::catalog::CoreType) {
+    /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+    /// let job = NewJob::new("Example", vec![
+    ///     JobAnalysis::new("user_included", "echo hi", Hardware::new(&core_type.code, 3)),
+    /// ]);
+    /// if let Err(e) = core_type.check(&job) {
+    ///     eprintln!("{e}");
+    /// }
+    /// # }
+    /// ```
+    pub fn check(&self, job: &NewJob) -> Result<()> {
+        let mut used = false;
+        for (i, analysis) in job.job_analyses.iter().enumerate() {
+            if analysis.hardware.core_type_code() == self.code {
+                used = true;
+                self.check_hardware_at(&analysis.hardware, &format!("job_analyses[{i}].hardware"))?;
+            }
+        }
+        if used {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "job_analyses",
+                format!("no analysis runs on core type `{}`", self.code),
+            ))
+        }
+    }
+
+    /// Checks one [`Hardware`] against this core type, as [`check`](CoreType::check)
+    /// does; fields are named `hardware.*`.
+    pub fn check_hardware(&self, hardware: &Hardware) -> Result<()> {
+        self.check_hardware_at(hardware, "hardware")
+    }
+
+    fn check_hardware_at(&self, hardware: &Hardware, at: &str) -> Result<()> {
+        if self.is_deprecated {
+            return Err(Error::invalid(
+                format!("{at}.core_type"),
+                format!("core type `{}` is deprecated", self.code),
+            ));
+        }
+        if !self.cores.contains(&hardware.cores_per_slot) {
+            return Err(Error::invalid(
+                format!("{at}.cores_per_slot"),
+                format!(
+                    "{} is not offered by core type `{}`; choose one of {:?}",
+                    hardware.cores_per_slot, self.code, self.cores
+                ),
+            ));
+        }
+        if self.walltime_required && hardware.walltime.is_none() {
+            return Err(Error::invalid(
+                format!("{at}.walltime"),
+                format!("core type `{}` requires a walltime", self.code),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A number sent as `0.1` or as `"0.1"`.
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A text that may arrive as a number (`0.05`) instead.
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}

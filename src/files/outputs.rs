@@ -1,0 +1,361 @@
+//! Every output file of a job into a local directory.
+
+use std::future::IntoFuture;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
+use tokio::io::AsyncReadExt;
+
+use super::download::Checker;
+use super::progress::{ProgressEvent, ProgressFn, Reporter};
+use super::{Files, JobFile};
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// How many files download at once unless told otherwise.
+pub(crate) const DEFAULT_CONCURRENCY: usize = 4;
+
+/// A download of a job's outputs being set up, from [`Files::download_outputs`]; `.await`
+/// it to run.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct DownloadOutputs {
+    client: Client,
+    job_id: String,
+    dir: PathBuf,
+    concurrency: usize,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for DownloadOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadOutputs")
+            .field("job_id", &self.job_id)
+            .field("dir", &self.dir)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`DownloadOutputs`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutputsReport {
+    /// Files downloaded, as local paths.
+    pub downloaded: Vec<PathBuf>,
+    /// Files already present with the right size and checksum, left as they were.
+    pub skipped: Vec<PathBuf>,
+    /// Bytes downloaded.
+    pub bytes: u64,
+}
+
+impl Files {
+    /// Downloads every output file of a job (all pages of `jobs/{id}/files/`) into
+    /// `dir`, each at its `relativePath`, several at once (4 unless set with
+    /// [`concurrency`](DownloadOutputs::concurrency)).
+    ///
+    /// Files already present with the right size and checksum are skipped, so running it
+    /// again finishes what an interrupted run left. Paths come from the server and are
+    /// untrusted: if any `relativePath` is absolute, holds `..`, or would otherwise land
+    /// outside `dir`, the whole call is refused with [`Error::UnsafePath`] naming it
+    /// before anything is written. Each file is downloaded as
+    /// [`Download::to_path`](super::Download::to_path) does it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let report = client.files().download_outputs("LeeKa", "outputs/LeeKa").await?;
+    /// println!("{} downloaded, {} already here", report.downloaded.len(), report.skipped.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn download_outputs(
+        &self,
+        job_id: impl AsRef<str>,
+        dir: impl AsRef<Path>,
+    ) -> DownloadOutputs {
+        DownloadOutputs {
+            client: self.client.clone(),
+            job_id: job_id.as_ref().to_owned(),
+            dir: dir.as_ref().to_owned(),
+            concurrency: DEFAULT_CONCURRENCY,
+            progress: None,
+        }
+    }
+}
+
+/// One file to fetch and where it goes.
+struct Planned {
+    file: JobFile,
+    relative: String,
+    target: PathBuf,
+}
+
+enum Done {
+    Downloaded(PathBuf, u64),
+    Skipped(PathBuf),
+}
+
+impl DownloadOutputs {
+    /// How many files download at once (at least 1).
+    pub fn concurrency(mut self, files_at_once: usize) -> Self {
+        self.concurrency = files_at_once;
+        self
+    }
+
+    /// Calls `f` as bytes arrive, for every file (events name the file's relative path).
+    pub fn on_progress(mut self, f: impl Fn(ProgressEvent) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    async fn run(self) -> Result<OutputsReport> {
+        if self.concurrency == 0 {
+            return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        let files: Vec<JobFile> = self
+            .client
+            .jobs()
+            .files(&self.job_id)
+            .page_size(1000)
+            .stream()
+            .try_collect()
+            .await?;
+        // Every path is checked before the first byte is written.
+        let plan = files
+            .into_iter()
+            .map(|file| {
+                let relative = match &file.relative_path {
+                    Some(p) if !p.is_empty() => p.clone(),
+                    _ => file.name.clone(),
+                };
+                let target = safe_join(&self.dir, &relative)?;
+                Ok(Planned {
+                    file,
+                    relative,
+                    target,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|source| Error::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+        let results: Vec<Done> = stream::iter(plan)
+            .map(|planned| self.fetch_one(planned))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let mut report = OutputsReport::default();
+        for done in results {
+            match done {
+                Done::Downloaded(path, bytes) => {
+                    report.bytes += bytes;
+                    report.downloaded.push(path);
+                }
+                Done::Skipped(path) => report.skipped.push(path),
+            }
+        }
+        report.downloaded.sort();
+        report.skipped.sort();
+        Ok(report)
+    }
+
+    async fn fetch_one(&self, planned: Planned) -> Result<Done> {
+        let Planned {
+            file,
+            relative,
+            target,
+        } = planned;
+        if let Some(parent) = target.parent() {
+            make_dirs_inside(&self.dir, parent, &relative).await?;
+        }
+        if is_present(&file, &target).await? {
+            let mut reporter = Reporter::new(self.progress.clone(), relative, file.decrypted_size);
+            reporter.skipped(file.decrypted_size.unwrap_or(0));
+            return Ok(Done::Skipped(target));
+        }
+        let bytes = Files {
+            client: self.client.clone(),
+        }
+        .download(&file)
+        .with_progress(self.progress.clone())
+        .to_path(&target)
+        .await?;
+        Ok(Done::Downloaded(target, bytes))
+    }
+}
+
+impl IntoFuture for DownloadOutputs {
+    type Output = Result<OutputsReport>;
+    type IntoFuture = BoxFuture<'static, Result<OutputsReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.run().boxed()
+    }
+}
+
+/// Creates `parent` (a directory under `dir`) one level at a time, refusing to pass
+/// through anything but a real directory: a link inside `dir` could lead outside it.
+async fn make_dirs_inside(dir: &Path, parent: &Path, relative: &str) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let below = parent.strip_prefix(dir).unwrap_or(Path::new(""));
+    let mut at = dir.to_owned();
+    for part in below.components() {
+        at.push(part);
+        match tokio::fs::symlink_metadata(&at).await {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => {
+                return Err(Error::UnsafePath {
+                    path: relative.to_owned(),
+                    reason: format!("`{}` is not a plain directory", at.display()),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&at)(e)),
+        }
+        match tokio::fs::create_dir(&at).await {
+            Ok(()) => {}
+            // Another download of the same run made it meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let meta = tokio::fs::symlink_metadata(&at).await.map_err(io(&at))?;
+                if !meta.is_dir() {
+                    return Err(Error::UnsafePath {
+                        path: relative.to_owned(),
+                        reason: format!("`{}` is not a plain directory", at.display()),
+                    });
+                }
+            }
+            Err(e) => return Err(io(&at)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// `true` when `path` already holds `file`: a regular file of the size the file object
+/// gives, whose checksum (when the file object has one) matches.
+async fn is_present(file: &JobFile, path: &Path) -> Result<bool> {
+    let Some(size) = file.decrypted_size else {
+        return Ok(false);
+    };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    match tokio::fs::symlink_metadata(path).await {
+        Ok(meta) if meta.is_file() && meta.len() == size => {}
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io(e)),
+    }
+    let mut checker = Checker::for_file(file);
+    if matches!(checker, Checker::Nothing) {
+        return Ok(true);
+    }
+    let mut local = tokio::fs::File::open(path).await.map_err(io)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = local.read(&mut buf).await.map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        checker.update(&buf[..n]);
+    }
+    Ok(checker.verify("").is_ok())
+}
+
+/// `dir` joined with a path the service sent, or [`Error::UnsafePath`] when that path
+/// could land anywhere but inside `dir`. Both `/` and `\` count as separators, so a
+/// Windows-style path is judged the same on every platform.
+pub(crate) fn safe_join(dir: &Path, relative: &str) -> Result<PathBuf> {
+    let refuse = |reason: &str| Error::UnsafePath {
+        path: relative.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if relative.trim().is_empty() {
+        return Err(refuse("the path is empty"));
+    }
+    if relative.contains('\0') {
+        return Err(refuse("the path holds a NUL character"));
+    }
+    if relative.starts_with(['/', '\\']) {
+        return Err(refuse("the path is absolute"));
+    }
+    let bytes = relative.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(refuse("the path starts with a drive letter"));
+    }
+    let mut out = dir.to_owned();
+    let mut parts = 0;
+    for part in relative.split(['/', '\\']) {
+        match part {
+            "" | "." => continue,
+            ".." => return Err(refuse("the path climbs out with `..`")),
+            // `:` names a drive or an alternate data stream on Windows.
+            p if cfg!(windows) && p.contains(':') => {
+                return Err(refuse("the path holds `:`"));
+            }
+            p => {
+                out.push(p);
+                parts += 1;
+            }
+        }
+    }
+    if parts == 0 {
+        return Err(refuse("the path names no file"));
+    }
+    // Belt and braces: what was pushed must be plain names only.
+    let extra = out
+        .strip_prefix(dir)
+        .map_err(|_| refuse("the path leaves the directory"))?;
+    if !extra
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(refuse("the path leaves the directory"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_join;
+    use std::path::Path;
+
+    #[test]
+    fn joins_plain_relative_paths() {
+        let dir = Path::new("out");
+        assert_eq!(
+            safe_join(dir, "airFoil2D/system/fvSchemes").unwrap(),
+            Path::new("out/airFoil2D/system/fvSchemes")
+        );
+        assert_eq!(safe_join(dir, "./a//b").unwrap(), Path::new("out/a/b"));
+    }
+
+    #[test]
+    fn refuses_paths_that_leave_the_directory() {
+        let dir = Path::new("out");
+        for bad in [
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a/../../b",
+            "C:\\Windows\\win.ini",
+            "c:evil",
+            "\\\\server\\share\\x",
+            "..\\x",
+            "",
+            ".",
+            "a\0b",
+        ] {
+            let err = safe_join(dir, bad).unwrap_err();
+            assert!(
+                matches!(&err, crate::Error::UnsafePath { path, .. } if path == bad),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+}

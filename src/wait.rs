@@ -1,0 +1,517 @@
+//! Waiting for a job: [`Jobs::wait_for_completion`], [`Jobs::watch`] and
+//! [`Jobs::wait_for_cluster_stop`], all by polling the status histories.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::IntoFuture;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
+
+use crate::error::{Error, Result};
+use crate::jobs::{ClusterStatus, ClusterStatusEntry, JobStatus, JobStatusEntry, Jobs};
+use crate::pagination::ItemStream;
+
+/// Time between two polls unless told otherwise.
+pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Transient errors in a row (429, 5xx, timeouts, dropped connections) tolerated while
+/// polling, unless told otherwise.
+pub(crate) const DEFAULT_MAX_TRANSIENT_ERRORS: u32 = 5;
+
+/// Statuses per page when reading a history: one page holds a whole job's life.
+const HISTORY_PAGE_SIZE: u32 = 100;
+
+/// How often to poll, for how long, and how many transient errors to bear.
+#[derive(Debug, Clone)]
+struct Polling {
+    interval: Duration,
+    timeout: Option<Duration>,
+    max_transient_errors: u32,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling {
+            interval: DEFAULT_POLL_INTERVAL,
+            timeout: None,
+            max_transient_errors: DEFAULT_MAX_TRANSIENT_ERRORS,
+        }
+    }
+}
+
+impl Polling {
+    /// Counts `error` against the budget: `Ok` to poll again, `Err` to give up.
+    fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
+        let transient = error.is_retryable() || error.status().is_some_and(|s| s.is_server_error());
+        if transient && *errors_in_a_row < self.max_transient_errors {
+            *errors_in_a_row += 1;
+            tracing::debug!(error = %error, "transient error while polling; polling again");
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Runs `work` within the overall timeout, if one is set.
+    async fn within<T>(&self, what: String, work: impl Future<Output = Result<T>>) -> Result<T> {
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, work)
+                .await
+                .map_err(|_| Error::Timeout(format!("{what} within {limit:?}")))?,
+            None => work.await,
+        }
+    }
+}
+
+/// How a job ended, decided from its status history by the platform's rules: a failed
+/// job still ends `Completed`, so the reason and the history tell.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum JobOutcome {
+    /// `Completed` with no sign of failure.
+    Succeeded {
+        /// The final status entry.
+        status: JobStatusEntry,
+    },
+    /// `Completed` after a `Stopping` entry, or with a reason such as `A run failed`,
+    /// `Exceeded max number of restarts` or `Could not allocate compute resources ...`.
+    Failed {
+        /// Why, from the final entry (or a description when it gives none).
+        reason: String,
+        /// The final status entry.
+        status: JobStatusEntry,
+    },
+    /// `Force Stop`, or `Completed` with reason `User Terminated`.
+    Stopped {
+        /// Why, from the final entry (or a description when it gives none).
+        reason: String,
+        /// The final status entry.
+        status: JobStatusEntry,
+    },
+}
+
+/// Reasons of a `Completed` entry that mean the job failed (compared ignoring case).
+const FAILURE_REASONS: [&str; 3] = [
+    "a run failed",
+    "exceeded max number of restarts",
+    "could not allocate compute resources",
+];
+
+impl JobOutcome {
+    /// The outcome of a history as [`Jobs::statuses`] returns it (newest first), or
+    /// `None` while the job has not reached a final status (`Completed`, `Force Stop`).
+    /// Unknown statuses are never final.
+    ///
+    /// ```
+    /// use rescale::JobOutcome;
+    /// use rescale::jobs::JobStatusEntry;
+    /// let history: Vec<JobStatusEntry> = serde_json::from_str(r#"[
+    ///   {"status": "Completed", "statusDate": null, "statusReason": "A run failed"},
+    ///   {"status": "Executing", "statusDate": null, "statusReason": null}
+    /// ]"#).unwrap();
+    /// let outcome = JobOutcome::from_history(&history).unwrap();
+    /// assert!(!outcome.is_success());
+    /// assert_eq!(outcome.reason(), Some("A run failed"));
+    /// ```
+    pub fn from_history(newest_first: &[JobStatusEntry]) -> Option<JobOutcome> {
+        let (at, last) = newest_first
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.status.is_final())?;
+        let stopping = newest_first[at..]
+            .iter()
+            .any(|e| e.status == JobStatus::Stopping);
+        Some(Self::decide(last.clone(), stopping))
+    }
+
+    /// The outcome of a final entry, given whether a `Stopping` entry came before it.
+    fn decide(status: JobStatusEntry, saw_stopping: bool) -> JobOutcome {
+        let reason = status
+            .status_reason
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        let lower = reason.to_lowercase();
+        let or = |fallback: &str| {
+            if reason.is_empty() {
+                fallback.to_owned()
+            } else {
+                reason.clone()
+            }
+        };
+        if status.status == JobStatus::ForceStop {
+            return JobOutcome::Stopped {
+                reason: or("Force Stop"),
+                status,
+            };
+        }
+        if lower.contains("user terminated") {
+            return JobOutcome::Stopped {
+                reason: or("User Terminated"),
+                status,
+            };
+        }
+        if saw_stopping || FAILURE_REASONS.iter().any(|r| lower.contains(r)) {
+            return JobOutcome::Failed {
+                reason: or("the job was stopping before it completed"),
+                status,
+            };
+        }
+        JobOutcome::Succeeded { status }
+    }
+
+    /// `true` for [`JobOutcome::Succeeded`].
+    pub fn is_success(&self) -> bool {
+        matches!(self, JobOutcome::Succeeded { .. })
+    }
+
+    /// The final status entry.
+    pub fn status(&self) -> &JobStatusEntry {
+        match self {
+            JobOutcome::Succeeded { status }
+            | JobOutcome::Failed { status, .. }
+            | JobOutcome::Stopped { status, .. } => status,
+        }
+    }
+
+    /// Why the job failed or stopped; `None` for a success.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            JobOutcome::Succeeded { .. } => None,
+            JobOutcome::Failed { reason, .. } | JobOutcome::Stopped { reason, .. } => Some(reason),
+        }
+    }
+}
+
+impl Jobs {
+    /// Polls a job's status history until it reaches a final status and tells how it
+    /// ended. Poll interval 15 s unless set; transient errors (429, 5xx, timeouts) are
+    /// borne up to 5 in a row; statuses this crate does not know never end the wait.
+    /// Dropping the future stops polling.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use rescale::JobOutcome;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let outcome = client
+    ///     .jobs()
+    ///     .wait_for_completion("LeeKa")
+    ///     .poll_interval(Duration::from_secs(30))
+    ///     .timeout(Duration::from_secs(6 * 3600))
+    ///     .await?;
+    /// match outcome {
+    ///     JobOutcome::Succeeded { .. } => println!("done"),
+    ///     JobOutcome::Failed { reason, .. } => eprintln!("failed: {reason}"),
+    ///     JobOutcome::Stopped { reason, .. } => eprintln!("stopped: {reason}"),
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_completion(&self, id: impl AsRef<str>) -> WaitForCompletion {
+        WaitForCompletion {
+            watch: self.watch(id),
+        }
+    }
+
+    /// A stream of the job's status entries: each one once, oldest first, ending after
+    /// a final one (`Completed`, `Force Stop`). Entries already in the history come
+    /// first. `Send + 'static`; dropping it stops polling. A non-transient error (or
+    /// too many transient ones) is yielded and ends the stream.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let mut statuses = client.jobs().watch("LeeKa");
+    /// while let Some(entry) = statuses.try_next().await? {
+    ///     println!("{} {:?}", entry.status, entry.status_reason);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn watch(&self, id: impl AsRef<str>) -> Watch {
+        Watch {
+            jobs: self.clone(),
+            id: id.as_ref().to_owned(),
+            polling: Polling::default(),
+            stream: None,
+        }
+    }
+
+    /// Polls the job's cluster status history until the cluster is `Stopped` (what
+    /// [`delete`](Jobs::delete) needs) and returns that entry. A 404 means the cluster
+    /// does not exist yet and polling goes on, so set a [`timeout`](ClusterStopWait::timeout)
+    /// for a job that may never have started.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let jobs = client.jobs();
+    /// jobs.wait_for_cluster_stop("LeeKa").await?;
+    /// jobs.delete("LeeKa").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_cluster_stop(&self, id: impl AsRef<str>) -> ClusterStopWait {
+        ClusterStopWait {
+            jobs: self.clone(),
+            id: id.as_ref().to_owned(),
+            polling: Polling::default(),
+        }
+    }
+}
+
+/// Waits for a job to finish; from [`Jobs::wait_for_completion`]. `.await` it.
+#[must_use = "waiting does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct WaitForCompletion {
+    watch: Watch,
+}
+
+impl WaitForCompletion {
+    /// Time between polls (15 s by default).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.watch = self.watch.poll_interval(interval);
+        self
+    }
+
+    /// Gives up with [`Error::Timeout`] after this long in all (no limit by default).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.watch.polling.timeout = Some(limit);
+        self
+    }
+
+    /// Transient errors in a row to bear before giving up (5 by default).
+    pub fn max_transient_errors(mut self, errors: u32) -> Self {
+        self.watch = self.watch.max_transient_errors(errors);
+        self
+    }
+
+    async fn run(self) -> Result<JobOutcome> {
+        let polling = self.watch.polling.clone();
+        let what = format!("job `{}` did not finish", self.watch.id);
+        let mut entries = self.watch;
+        let work = async move {
+            let mut saw_stopping = false;
+            while let Some(entry) = entries.try_next().await? {
+                saw_stopping |= entry.status == JobStatus::Stopping;
+                if entry.status.is_final() {
+                    return Ok(JobOutcome::decide(entry, saw_stopping));
+                }
+            }
+            Err(Error::Pagination(
+                "the status history ended without a final status".into(),
+            ))
+        };
+        polling.within(what, work).await
+    }
+}
+
+impl IntoFuture for WaitForCompletion {
+    type Output = Result<JobOutcome>;
+    type IntoFuture = BoxFuture<'static, Result<JobOutcome>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.run().boxed()
+    }
+}
+
+/// A job's status entries as they happen; from [`Jobs::watch`]. A [`Stream`] of
+/// `Result<JobStatusEntry>`, configured before it is first polled.
+#[must_use = "a watch does nothing until it is polled"]
+pub struct Watch {
+    jobs: Jobs,
+    id: String,
+    polling: Polling,
+    stream: Option<ItemStream<JobStatusEntry>>,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("id", &self.id)
+            .field("polling", &self.polling)
+            .field("started", &self.stream.is_some())
+            .finish()
+    }
+}
+
+impl Watch {
+    /// Time between polls (15 s by default). No effect once the stream was polled.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
+    }
+
+    /// Transient errors in a row to bear before giving up (5 by default).
+    pub fn max_transient_errors(mut self, errors: u32) -> Self {
+        self.polling.max_transient_errors = errors;
+        self
+    }
+
+    fn start(&self) -> ItemStream<JobStatusEntry> {
+        let state = WatchState {
+            jobs: self.jobs.clone(),
+            id: self.id.clone(),
+            polling: self.polling.clone(),
+            seen: HashSet::new(),
+            queue: VecDeque::new(),
+            polled: false,
+            finished: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            let next = state.next().await?;
+            Some((next, state))
+        })
+        .boxed()
+    }
+}
+
+impl Stream for Watch {
+    type Item = Result<JobStatusEntry>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.stream.is_none() {
+            self.stream = Some(self.start());
+        }
+        match self.stream.as_mut() {
+            Some(stream) => stream.poll_next_unpin(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+/// Identifies a history entry across polls.
+type EntryKey = (String, Option<DateTime<Utc>>, Option<String>);
+
+struct WatchState {
+    jobs: Jobs,
+    id: String,
+    polling: Polling,
+    seen: HashSet<EntryKey>,
+    queue: VecDeque<JobStatusEntry>,
+    polled: bool,
+    finished: bool,
+}
+
+impl WatchState {
+    /// The next entry not yielded yet, polling until there is one.
+    async fn next(&mut self) -> Option<Result<JobStatusEntry>> {
+        let mut errors = 0;
+        loop {
+            if let Some(entry) = self.queue.pop_front() {
+                if entry.status.is_final() {
+                    self.finished = true;
+                    self.queue.clear();
+                }
+                return Some(Ok(entry));
+            }
+            if self.finished {
+                return None;
+            }
+            if self.polled {
+                tokio::time::sleep(self.polling.interval).await;
+            }
+            self.polled = true;
+            let history: Result<Vec<JobStatusEntry>> = self
+                .jobs
+                .statuses(&self.id)
+                .page_size(HISTORY_PAGE_SIZE)
+                .stream()
+                .try_collect()
+                .await;
+            match history {
+                Ok(newest_first) => {
+                    errors = 0;
+                    for entry in newest_first.into_iter().rev() {
+                        let key = (
+                            entry.status.as_str().to_owned(),
+                            entry.status_date,
+                            entry.status_reason.clone(),
+                        );
+                        if self.seen.insert(key) {
+                            self.queue.push_back(entry);
+                        }
+                    }
+                }
+                Err(e) => {
+                    if let Err(e) = self.polling.tolerate(e, &mut errors) {
+                        self.finished = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Waits for a job's cluster to stop; from [`Jobs::wait_for_cluster_stop`]. `.await` it.
+#[must_use = "waiting does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct ClusterStopWait {
+    jobs: Jobs,
+    id: String,
+    polling: Polling,
+}
+
+impl ClusterStopWait {
+    /// Time between polls (15 s by default).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
+    }
+
+    /// Gives up with [`Error::Timeout`] after this long in all (no limit by default).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.polling.timeout = Some(limit);
+        self
+    }
+
+    /// Transient errors in a row to bear before giving up (5 by default).
+    pub fn max_transient_errors(mut self, errors: u32) -> Self {
+        self.polling.max_transient_errors = errors;
+        self
+    }
+
+    async fn run(self) -> Result<ClusterStatusEntry> {
+        let what = format!("the cluster of job `{}` did not stop", self.id);
+        let polling = self.polling.clone();
+        let work = async move {
+            let mut errors = 0;
+            loop {
+                let page = self
+                    .jobs
+                    .cluster_statuses(&self.id)
+                    .page_size(HISTORY_PAGE_SIZE)
+                    .page(1)
+                    .await;
+                match page {
+                    Ok(page) => {
+                        errors = 0;
+                        // Newest first: the first entry is the cluster's state now.
+                        if let Some(now) = page.results.into_iter().next()
+                            && now.status == ClusterStatus::Stopped
+                        {
+                            return Ok(now);
+                        }
+                    }
+                    // The cluster does not exist yet.
+                    Err(e) if e.is_not_found() => errors = 0,
+                    Err(e) => self.polling.tolerate(e, &mut errors)?,
+                }
+                tokio::time::sleep(self.polling.interval).await;
+            }
+        };
+        polling.within(what, work).await
+    }
+}
+
+impl IntoFuture for ClusterStopWait {
+    type Output = Result<ClusterStatusEntry>;
+    type IntoFuture = BoxFuture<'static, Result<ClusterStatusEntry>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.run().boxed()
+    }
+}
