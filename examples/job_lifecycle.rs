@@ -3,8 +3,11 @@
 //! bar, and delete the job once its cluster has stopped.
 //!
 //! ```text
+//! cargo run --example job_lifecycle                       # on a local fake platform
 //! RESCALE_API_KEY=... cargo run --example job_lifecycle -- --output-dir outputs
 //! ```
+
+mod common;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,31 +15,29 @@ use std::time::Duration;
 use clap::Parser;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use rescale::JobOutcome;
 use rescale::catalog::CoreType;
 use rescale::files::ProgressKind;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
-use rescale::{Client, JobOutcome};
 
 #[derive(Parser)]
 struct Args {
     /// Where the job's outputs go.
     #[arg(long, default_value = "job-outputs")]
     output_dir: PathBuf,
-    /// Seconds between status polls.
-    #[arg(long, default_value_t = 15)]
-    poll_seconds: u64,
-}
-
-/// The client: from RESCALE_API_KEY and RESCALE_API_URL.
-fn client() -> rescale::Result<Client> {
-    Client::from_env()
+    /// Seconds between status polls (15 on the real platform, faster on the fake one).
+    #[arg(long)]
+    poll_seconds: Option<u64>,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let poll = Duration::from_secs(args.poll_seconds);
-    let client = client()?;
+    let connection = common::connect().await?;
+    let poll = args
+        .poll_seconds
+        .map_or(connection.poll_interval, Duration::from_secs);
+    let client = connection.client.clone();
     let jobs = client.jobs();
 
     // 1. Upload an input file.
