@@ -14,10 +14,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use futures::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use rescale::JobOutcome;
 use rescale::catalog::CoreType;
-use rescale::files::ProgressKind;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 
 #[derive(Parser)]
@@ -90,21 +88,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Outputs, with one progress bar across every file.
-    let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {msg}",
-    )?);
-    let progress = bar.clone();
+    let (bar, progress) = common::transfer_bar();
     let report = client
         .files()
         .download_outputs(&job.id, &args.output_dir)
-        .on_progress(move |event| {
-            if matches!(event.kind, ProgressKind::Started | ProgressKind::Skipped) {
-                progress.inc_length(event.total.unwrap_or(0));
-                progress.set_message(event.file.clone());
-            }
-            progress.inc(event.delta);
-        })
+        .on_progress(progress)
         .await?;
     bar.finish_and_clear();
     println!(

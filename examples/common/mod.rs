@@ -51,3 +51,26 @@ pub async fn connect() -> rescale::Result<Connection> {
         fake: Some(fake),
     })
 }
+
+/// A progress bar across many files, and the callback that drives it from the crate's
+/// progress events.
+pub fn transfer_bar() -> (
+    indicatif::ProgressBar,
+    impl Fn(rescale::files::ProgressEvent) + Send + Sync + 'static,
+) {
+    use rescale::files::ProgressKind;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {wide_msg}")
+            .expect("the template is valid"),
+    );
+    let progress = bar.clone();
+    let callback = move |event: rescale::files::ProgressEvent| {
+        if matches!(event.kind, ProgressKind::Started | ProgressKind::Skipped) {
+            progress.inc_length(event.total.unwrap_or(0));
+            progress.set_message(event.file.clone());
+        }
+        progress.inc(event.delta);
+    };
+    (bar, callback)
+}

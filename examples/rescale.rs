@@ -1,0 +1,254 @@
+//! `rescale`: a small command-line tool over the crate.
+//!
+//! ```text
+//! cargo run --example rescale -- list --limit 10
+//! cargo run --example rescale -- run examples/hello_job.json --download outputs
+//! cargo run --example rescale -- get <job id>
+//! cargo run --example rescale -- create job.json      # prints the new job's id
+//! cargo run --example rescale -- submit <job id>
+//! cargo run --example rescale -- wait <job id>
+//! cargo run --example rescale -- download <job id> outputs
+//! cargo run --example rescale -- delete <job id> --wait-for-cluster
+//! ```
+//!
+//! With `RESCALE_API_KEY` set it talks to the real platform; without it, to a local fake
+//! platform started for this one command (so only `list` and `run` have something to show).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use futures::TryStreamExt;
+use rescale::jobs::{JobState, NewJob};
+use rescale::{Client, JobOutcome};
+
+#[derive(Parser)]
+#[command(
+    name = "rescale",
+    about = "Create, run, watch and harvest Rescale jobs"
+)]
+struct Cli {
+    /// Seconds between status polls (15 on the real platform unless set).
+    #[arg(long, global = true)]
+    poll_seconds: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List jobs, newest first.
+    List {
+        /// Stop after this many jobs.
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
+        /// Only finished jobs.
+        #[arg(long, conflicts_with = "running")]
+        completed: bool,
+        /// Only unfinished jobs.
+        #[arg(long)]
+        running: bool,
+    },
+    /// Print a job as JSON.
+    Get { id: String },
+    /// Create a job from a JSON job definition; prints its id.
+    Create { file: PathBuf },
+    /// Submit a saved job.
+    Submit { id: String },
+    /// Print each status of a job as it changes, then its outcome.
+    Wait { id: String },
+    /// Download every output of a job into a directory.
+    Download {
+        id: String,
+        dir: PathBuf,
+        /// Files at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Delete a job.
+    Delete {
+        id: String,
+        /// Also delete its input files.
+        #[arg(long)]
+        with_input_files: bool,
+        /// Wait for the job's cluster to stop first (delete is refused while it runs).
+        #[arg(long)]
+        wait_for_cluster: bool,
+    },
+    /// Create a job from a JSON file, submit it, wait for it, and download its outputs.
+    Run {
+        file: PathBuf,
+        /// Where the outputs go; not downloaded unless set.
+        #[arg(long)]
+        download: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let connection = common::connect().await?;
+    let poll = cli
+        .poll_seconds
+        .map_or(connection.poll_interval, Duration::from_secs);
+    let client = &connection.client;
+    let jobs = client.jobs();
+    match cli.command {
+        Command::List {
+            limit,
+            completed,
+            running,
+        } => {
+            let mut list = jobs.list().page_size(100);
+            if completed {
+                list = list.state(JobState::Completed);
+            } else if running {
+                list = list.state(JobState::NotCompleted);
+            }
+            let mut stream = list.stream();
+            let mut shown = 0;
+            while shown < limit {
+                let Some(job) = stream.try_next().await? else {
+                    break;
+                };
+                let status = job.status().map(|s| s.to_string()).unwrap_or_default();
+                println!("{:<10} {:<20} {}", job.id, status, printable(&job.name));
+                shown += 1;
+            }
+        }
+        Command::Get { id } => {
+            let job = jobs.get(&id).await?;
+            println!("{}", serde_json::to_string_pretty(&job)?);
+        }
+        Command::Create { file } => {
+            let job = jobs.create(&read_job(&file)?).await?;
+            println!("{}", job.id);
+        }
+        Command::Submit { id } => {
+            jobs.submit(&id).await?;
+            println!("submitted {id}");
+        }
+        Command::Wait { id } => return follow(client, &id, poll).await,
+        Command::Download {
+            id,
+            dir,
+            concurrency,
+        } => download(client, &id, &dir, concurrency).await?,
+        Command::Delete {
+            id,
+            with_input_files,
+            wait_for_cluster,
+        } => {
+            if wait_for_cluster {
+                jobs.wait_for_cluster_stop(&id).poll_interval(poll).await?;
+            }
+            if with_input_files {
+                jobs.delete_with_input_files(&id).await?;
+            } else {
+                jobs.delete(&id).await?;
+            }
+            println!("deleted {id}");
+        }
+        Command::Run {
+            file,
+            download: dir,
+        } => {
+            let job = jobs.create(&read_job(&file)?).await?;
+            jobs.submit(&job.id).await?;
+            println!(
+                "created and submitted {} ({})",
+                job.id,
+                printable(&job.name)
+            );
+            let code = follow(client, job.id.as_str(), poll).await?;
+            if let Some(dir) = dir {
+                download(client, job.id.as_str(), &dir, 4).await?;
+            }
+            return Ok(code);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A job definition from a JSON file, checked before anything is sent.
+fn read_job(path: &Path) -> Result<NewJob, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let job: NewJob = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a job definition: {e}", path.display()))?;
+    job.validate()?;
+    Ok(job)
+}
+
+/// Prints each status as it changes, then the outcome; fails unless the job succeeded.
+async fn follow(
+    client: &Client,
+    id: &str,
+    poll: Duration,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let jobs = client.jobs();
+    let mut statuses = jobs.watch(id).poll_interval(poll);
+    while let Some(entry) = statuses.try_next().await? {
+        let reason = entry.status_reason.as_deref().unwrap_or("");
+        println!("  {:<20} {}", entry.status.as_str(), printable(reason));
+    }
+    let outcome = jobs.wait_for_completion(id).poll_interval(poll).await?;
+    Ok(match outcome {
+        JobOutcome::Succeeded { .. } => {
+            println!("succeeded");
+            ExitCode::SUCCESS
+        }
+        other => {
+            println!(
+                "did not succeed: {}",
+                printable(other.reason().unwrap_or("no reason given"))
+            );
+            ExitCode::FAILURE
+        }
+    })
+}
+
+async fn download(
+    client: &Client,
+    id: &str,
+    dir: &Path,
+    concurrency: usize,
+) -> rescale::Result<()> {
+    let (bar, progress) = common::transfer_bar();
+    let report = client
+        .files()
+        .download_outputs(id, dir)
+        .concurrency(concurrency)
+        .on_progress(progress)
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
+    println!(
+        "{} files downloaded ({} bytes), {} already present, in {}",
+        report.downloaded.len(),
+        report.bytes,
+        report.skipped.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Text from the server, with control characters replaced so it cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
