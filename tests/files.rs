@@ -146,6 +146,12 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
     assert_eq!(size, content.len() as u64);
     assert_eq!(std::fs::read(&target).unwrap(), content);
     assert_eq!(tree(dir.path()), ["sub", "sub/result.txt"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "a downloaded file is not left private like a temp file");
+    }
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(header(req, "authorization"), Some("Token test-key"));
     assert_eq!(header(req, "range"), None);

@@ -115,6 +115,13 @@ impl Download {
         let file = writer.into_inner();
         file.sync_all().await.map_err(io(temp.path()))?;
         drop(file);
+        // A temporary file is private (0600); the downloaded file gets the usual mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+                .map_err(io(temp.path()))?;
+        }
         temp.persist(target).map_err(|e| Error::Io {
             path: target.to_owned(),
             source: e.error,
