@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use rescale::Client;
+use rescale::{Client, JobOutcome};
 use rescale::jobs::{ClusterStatus, Hardware, JobAnalysis, JobPatch, JobStatus, NewJob};
 use rescale_fake::{FakeConfig, FakeRescale};
 
@@ -217,4 +217,135 @@ async fn a_wrong_key_is_a_401_with_the_servers_detail() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert!(err.to_string().contains("Invalid token"), "{err}");
     assert!(!format!("{err:?}").contains("not-the-key"));
+}
+
+const POLL: Duration = Duration::from_millis(5);
+
+#[tokio::test]
+async fn the_crates_lifecycle_helpers_against_the_fake() {
+    let (fake, client) = fake().await;
+    let jobs = client.jobs();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Upload an input and run a job that uses it.
+    let input = dir.path().join("mesh.inp");
+    std::fs::write(&input, b"*NODE\n1, 0, 0, 0\n").unwrap();
+    let uploaded = client.files().upload(&input).await.unwrap();
+    assert_eq!(uploaded.name, "mesh.inp");
+    assert_eq!(uploaded.decrypted_size, Some(17));
+    let new = NewJob::new(
+        "with input",
+        vec![
+            JobAnalysis::new(
+                "user_included",
+                "solve mesh.inp",
+                Hardware::new("standard-plus", 2),
+            )
+            .version("0")
+            .input_file(&uploaded),
+        ],
+    );
+    client.catalog().check_job(&new).await.unwrap();
+    let job = jobs.create(&new).await.unwrap();
+    jobs.submit(&job.id).await.unwrap();
+
+    // Every status once, oldest first, ending with the final one.
+    let seen: Vec<JobStatus> = jobs
+        .watch(&job.id)
+        .poll_interval(POLL)
+        .map_ok(|e| e.status)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(seen.first(), Some(&JobStatus::Pending));
+    assert_eq!(seen.last(), Some(&JobStatus::Completed));
+    let mut deduped = seen.clone();
+    deduped.dedup();
+    assert_eq!(deduped, seen, "no status reported twice");
+
+    let outcome = jobs
+        .wait_for_completion(&job.id)
+        .poll_interval(POLL)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, JobOutcome::Succeeded { .. }),
+        "{outcome:?}"
+    );
+
+    // Outputs into a directory, checked; a second run downloads nothing.
+    let out = dir.path().join("out");
+    let report = client
+        .files()
+        .download_outputs(&job.id, &out)
+        .await
+        .unwrap();
+    assert_eq!(report.downloaded.len(), 4);
+    assert!(out.join("results/data.bin").is_file());
+    assert_eq!(
+        std::fs::metadata(out.join("results/data.bin"))
+            .unwrap()
+            .len(),
+        3 * 1024 * 1024
+    );
+    let downloads = fake.request_count("GET files/{id}/contents/");
+    let again = client
+        .files()
+        .download_outputs(&job.id, &out)
+        .await
+        .unwrap();
+    assert_eq!(again.downloaded.len(), 0);
+    assert_eq!(again.skipped.len(), 4);
+    assert_eq!(fake.request_count("GET files/{id}/contents/"), downloads);
+
+    // Runs: one, with the same outputs.
+    let runs: Vec<_> = jobs.runs(&job.id).stream().try_collect().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let run_files: Vec<_> = jobs
+        .run_files(&job.id, &runs[0].id)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(run_files.len(), 4);
+
+    // Delete once the cluster has stopped.
+    let stopped = jobs
+        .wait_for_cluster_stop(&job.id)
+        .poll_interval(POLL)
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, ClusterStatus::Stopped);
+    jobs.delete(&job.id).await.unwrap();
+    assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 1);
+}
+
+#[tokio::test]
+async fn outcomes_of_a_failed_and_a_stopped_job() {
+    let (_fake, client) = fake().await;
+    let jobs = client.jobs();
+    let failing = jobs.create(&hello("run && exit 1")).await.unwrap();
+    jobs.submit(&failing.id).await.unwrap();
+    let outcome = jobs
+        .wait_for_completion(&failing.id)
+        .poll_interval(POLL)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Failed { reason, .. } if reason == "A run failed"),
+        "{outcome:?}"
+    );
+
+    let stopped = jobs.create(&hello("sleep 100")).await.unwrap();
+    jobs.submit(&stopped.id).await.unwrap();
+    jobs.stop(&stopped.id).await.unwrap();
+    let outcome = jobs
+        .wait_for_completion(&stopped.id)
+        .poll_interval(POLL)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Stopped { reason, .. } if reason == "User Terminated"),
+        "{outcome:?}"
+    );
 }

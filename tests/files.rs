@@ -150,7 +150,10 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644, "a downloaded file is not left private like a temp file");
+        assert_eq!(
+            mode, 0o644,
+            "a downloaded file is not left private like a temp file"
+        );
     }
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(header(req, "authorization"), Some("Token test-key"));
