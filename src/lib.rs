@@ -48,10 +48,14 @@ mod error;
 pub mod files;
 pub mod jobs;
 mod pagination;
+mod retry;
 mod serde_util;
+mod throttle;
 mod transport;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
+pub use retry::RetryPolicy;
+pub use throttle::{RateLimit, ThrottleConfig};
