@@ -2,11 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
-
-use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
@@ -508,6 +507,28 @@ mod tests {
             b.build().unwrap().base_url().as_str(),
             "https://eu.rescale.com/api/v2/"
         );
+    }
+
+    #[test]
+    fn zero_timeouts_and_empty_limits_are_refused_by_name() {
+        let err = Client::builder()
+            .token("k")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .deadline(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("deadline"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .throttle(ThrottleConfig::default().submissions(crate::RateLimit::per_hour(0)))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("job submission"), "{err}");
     }
 
     #[test]

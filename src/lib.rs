@@ -34,6 +34,9 @@
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
+//! - Every call is throttled per Rescale scope ([`ThrottleConfig`]), bounded in time, and
+//!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
+//!   the service is never sent twice ([`Error::OutcomeUnknown`]).
 //!
 //! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
 //! to the configured host.

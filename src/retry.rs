@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
+
+use crate::error::Error;
+use crate::transport::Idempotency;
+
 /// How the client retries a call that failed for a passing reason: a refused connection,
 /// throttling (429), or a gateway or availability error (502, 503, 504).
 ///
@@ -123,9 +128,77 @@ impl RetryPolicy {
     }
 }
 
+/// What the retry loop makes of a failed attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Try again after the backoff, and at least the given `Retry-After`.
+    Retry(Option<Duration>),
+    /// Give up with this error.
+    Stop,
+    /// Give up: the request may have reached the service and must not be repeated.
+    Unknown,
+}
+
+/// Decides whether a failed attempt is tried again. A request that must not be repeated
+/// is retried only when the service surely did not act on it: a 429, or a connection that
+/// failed before anything was sent.
+pub(crate) fn next_step(err: &Error, idempotency: Idempotency) -> Next {
+    let not_sent = matches!(err, Error::Transport { source, .. } if source.is_connect());
+    let throttled = err.status() == Some(StatusCode::TOO_MANY_REQUESTS);
+    if throttled || not_sent {
+        return Next::Retry(err.retry_after());
+    }
+    // A request reqwest could not even build was never sent, and never will be.
+    let network = match err {
+        Error::Timeout(_) => true,
+        Error::Transport { source, .. } => !source.is_builder(),
+        _ => false,
+    };
+    let passing = match err {
+        Error::Api(e) => matches!(e.status.as_u16(), 500 | 502 | 503 | 504),
+        _ => network,
+    };
+    let may_have_arrived = match err {
+        Error::Api(e) => e.status.is_server_error(),
+        _ => network,
+    };
+    match idempotency {
+        Idempotency::Idempotent if passing => Next::Retry(err.retry_after()),
+        Idempotency::NotIdempotent if may_have_arrived => Next::Unknown,
+        _ => Next::Stop,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16) -> Error {
+        Error::Api(Box::new(ApiError::from_response(
+            StatusCode::from_u16(status).unwrap(),
+            b"",
+            None,
+        )))
+    }
+
+    #[test]
+    fn a_request_that_must_not_repeat_is_retried_only_when_surely_not_done() {
+        use Idempotency::*;
+        let timeout = || Error::Timeout("slow".into());
+        assert_eq!(next_step(&api(429), NotIdempotent), Next::Retry(None));
+        for status in [500, 502, 503, 504] {
+            assert_eq!(next_step(&api(status), NotIdempotent), Next::Unknown);
+            assert_eq!(next_step(&api(status), Idempotent), Next::Retry(None));
+        }
+        assert_eq!(next_step(&timeout(), NotIdempotent), Next::Unknown);
+        assert_eq!(next_step(&timeout(), Idempotent), Next::Retry(None));
+        for status in [400, 401, 403, 404, 409] {
+            assert_eq!(next_step(&api(status), NotIdempotent), Next::Stop);
+            assert_eq!(next_step(&api(status), Idempotent), Next::Stop);
+        }
+        assert_eq!(next_step(&Error::invalid("x", "y"), Idempotent), Next::Stop);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_is_jittered_below_it() {

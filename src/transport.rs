@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::error::{ApiError, Error, Result, snippet};
 use crate::jobs::JobId;
-use crate::retry::RetryPolicy;
+use crate::retry::{Next, RetryPolicy, next_step};
 use crate::throttle::{Scope, Throttle};
 
 /// Largest JSON body the client reads into memory before giving up.
@@ -163,43 +163,6 @@ pub(crate) struct Settings {
     /// The whole call, retries and waits included.
     pub(crate) deadline: Option<Duration>,
     pub(crate) max_body_bytes: usize,
-}
-
-/// What the retry loop makes of a failed attempt.
-#[derive(Debug, PartialEq, Eq)]
-enum Next {
-    /// Try again after the backoff, and at least the given `Retry-After`.
-    Retry(Option<Duration>),
-    /// Give up with this error.
-    Stop,
-    /// Give up: the request may have reached the service and must not be repeated.
-    Unknown,
-}
-
-/// Decides whether a failed attempt is tried again. A request that must not be repeated
-/// is retried only when the service surely did not act on it: a 429, or a connection that
-/// failed before anything was sent.
-fn next_step(err: &Error, idempotency: Idempotency) -> Next {
-    let not_sent = matches!(err, Error::Transport { source, .. } if source.is_connect());
-    let throttled = err.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-    if throttled || not_sent {
-        return Next::Retry(err.retry_after());
-    }
-    let passing = match err {
-        Error::Api(e) => matches!(e.status.as_u16(), 500 | 502 | 503 | 504),
-        Error::Timeout(_) | Error::Transport { .. } => true,
-        _ => false,
-    };
-    let may_have_arrived = match err {
-        Error::Api(e) => e.status.is_server_error(),
-        Error::Timeout(_) | Error::Transport { .. } => true,
-        _ => false,
-    };
-    match idempotency {
-        Idempotency::Idempotent if passing => Next::Retry(err.retry_after()),
-        Idempotency::NotIdempotent if may_have_arrived => Next::Unknown,
-        _ => Next::Stop,
-    }
 }
 
 /// Sends requests for one [`Client`](crate::Client) and all its clones.
@@ -580,32 +543,6 @@ mod tests {
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             },
         )
-    }
-
-    fn api(status: u16) -> Error {
-        Error::Api(Box::new(ApiError::from_response(
-            StatusCode::from_u16(status).unwrap(),
-            b"",
-            None,
-        )))
-    }
-
-    #[test]
-    fn a_request_that_must_not_repeat_is_retried_only_when_surely_not_done() {
-        use Idempotency::*;
-        let timeout = || Error::Timeout("slow".into());
-        assert_eq!(next_step(&api(429), NotIdempotent), Next::Retry(None));
-        for status in [500, 502, 503, 504] {
-            assert_eq!(next_step(&api(status), NotIdempotent), Next::Unknown);
-            assert_eq!(next_step(&api(status), Idempotent), Next::Retry(None));
-        }
-        assert_eq!(next_step(&timeout(), NotIdempotent), Next::Unknown);
-        assert_eq!(next_step(&timeout(), Idempotent), Next::Retry(None));
-        for status in [400, 401, 403, 404, 409] {
-            assert_eq!(next_step(&api(status), NotIdempotent), Next::Stop);
-            assert_eq!(next_step(&api(status), Idempotent), Next::Stop);
-        }
-        assert_eq!(next_step(&Error::invalid("x", "y"), Idempotent), Next::Stop);
     }
 
     #[test]
