@@ -57,6 +57,15 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
+/// An address that refuses connections: a socket bound but not listening, which also keeps
+/// a parallel test from taking the port. Keep the socket alive while the address is used.
+fn refusing_address() -> (String, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let uri = format!("http://{}", socket.local_addr().unwrap());
+    (uri, socket)
+}
+
 /// Answers each connection with `response`, then closes it, or holds it open (a stall).
 /// Returns the base URI and the number of connections accepted.
 async fn raw_server(response: &'static [u8], hold_open: bool) -> (String, Arc<AtomicUsize>) {
@@ -615,20 +624,11 @@ async fn a_redirect_to_another_host_carries_no_key() {
 
 #[tokio::test]
 async fn create_is_retried_when_the_connection_is_refused() {
-    // A port nobody listens on: nothing can have been sent, so create may be retried.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let (writer, log) = Capture::new();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(writer)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Nothing listens: nothing can have been sent, so create may be retried.
+    let (refused, _reserved) = refusing_address();
+    let log = Capture::start();
 
-    let err = client(&format!("http://127.0.0.1:{port}"))
+    let err = client(&refused)
         .jobs()
         .create(&new_job())
         .await
@@ -648,13 +648,7 @@ async fn the_client_side_limit_makes_a_call_wait_and_says_so() {
         .expect(2)
         .mount(&server)
         .await;
-    let (writer, log) = Capture::new();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(writer)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = Capture::start();
     let client = builder(&server.uri())
         .throttle(ThrottleConfig::off().submissions(RateLimit::new(1, Duration::from_millis(200))))
         .build()
@@ -674,14 +668,32 @@ async fn the_client_side_limit_makes_a_call_wait_and_says_so() {
     assert_eq!(requests(&server).await.len(), 2);
 }
 
-/// A `MakeWriter` into a shared buffer.
+/// The trace output of the calling thread (each test runs on its own thread).
+///
+/// One global subscriber at TRACE writes every thread's output to that thread's buffer:
+/// per-test subscribers (`set_default`) race over the global callsite cache when tests run
+/// in parallel, and lose events.
 #[derive(Clone)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    static THREAD_LOG: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Capture {
-    fn new() -> (Capture, Capture) {
-        let c = Capture(Arc::new(Mutex::new(Vec::new())));
-        (c.clone(), c)
+    fn start() -> Capture {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+                .init();
+        });
+        let capture = Capture(Arc::new(Mutex::new(Vec::new())));
+        THREAD_LOG.with(|log| *log.borrow_mut() = Some(capture.clone()));
+        capture
     }
 
     fn text(&self) -> String {
@@ -689,9 +701,16 @@ impl Capture {
     }
 }
 
-impl std::io::Write for Capture {
+/// Writes to the calling thread's [`Capture`], if it has one.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        THREAD_LOG.with(|log| {
+            if let Some(capture) = &*log.borrow() {
+                capture.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
@@ -700,24 +719,9 @@ impl std::io::Write for Capture {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn the_key_appears_in_no_error_and_no_log() {
-    let (writer, log) = Capture::new();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = Capture::start();
 
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -758,10 +762,7 @@ async fn the_key_appears_in_no_error_and_no_log() {
         .build()
         .unwrap();
     let (cut, _) = raw_server(HALF_A_BODY, false).await;
-    let refused = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let (refused, _reserved) = refusing_address();
 
     let jobs = client.jobs();
     // The 429 pauses every job read for an hour, so it comes last.
