@@ -2,13 +2,16 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
-use crate::transport::Transport;
+use crate::retry::RetryPolicy;
+use crate::throttle::{Throttle, ThrottleConfig};
+use crate::transport::{self, Settings, Transport};
 
 /// Environment variable that holds the API key.
 pub const ENV_API_KEY: &str = "RESCALE_API_KEY";
@@ -107,9 +110,13 @@ impl Client {
 /// Builds a [`Client`]. Every setting is checked in [`build`](ClientBuilder::build).
 ///
 /// ```
+/// use std::time::Duration;
+///
 /// let client = rescale::Client::builder()
 ///     .token("my-api-key")
 ///     .platform(rescale::Platform::Eu)
+///     .timeout(Duration::from_secs(60))
+///     .deadline(Duration::from_secs(300))
 ///     .build()?;
 /// assert_eq!(client.base_url().as_str(), "https://eu.rescale.com/api/v2/");
 /// # Ok::<(), rescale::Error>(())
@@ -121,6 +128,13 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     platform: Option<Platform>,
     http: Option<reqwest::Client>,
+    retry: RetryPolicy,
+    throttle: ThrottleConfig,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    deadline: Option<Duration>,
+    read_idle_timeout: Option<Duration>,
+    max_body_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -130,6 +144,13 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("platform", &self.platform)
             .field("http", &self.http.as_ref().map(|_| "custom"))
+            .field("retry", &self.retry)
+            .field("throttle", &self.throttle)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("read_idle_timeout", &self.read_idle_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }
 }
@@ -187,6 +208,58 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed calls are retried; [`RetryPolicy::default`] (3 more tries, 200 ms to 20 s
+    /// of jittered backoff) unless set. [`RetryPolicy::none`] turns retries off. Creating
+    /// and submitting jobs are never retried once the request may have arrived.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The client-side request limits per throttling scope, shared by every clone of the
+    /// client; Rescale's published limits unless set ([`ThrottleConfig::default`]).
+    /// [`ThrottleConfig::off`] lifts them.
+    pub fn throttle(mut self, config: ThrottleConfig) -> Self {
+        self.throttle = config;
+        self
+    }
+
+    /// How long establishing a connection may take (default 10 s). Applies to the HTTP
+    /// client the builder makes, not to one given with [`http_client`](ClientBuilder::http_client).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one attempt may take (default 30 s): until the whole answer for calls that
+    /// return a value, until the headers for a download, whose body is governed by
+    /// [`read_idle_timeout`](ClientBuilder::read_idle_timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long a whole call may take, its retries and waits included (none by default).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// How long a response body may go without a single byte arriving (default 60 s). A
+    /// long download is never cut by a total timeout, only by this. Applies to the HTTP
+    /// client the builder makes, not to one given with [`http_client`](ClientBuilder::http_client).
+    pub fn read_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.read_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// The largest JSON answer read into memory (default 64 MiB); a larger one is an
+    /// error, not an out-of-memory.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let token = self.token.ok_or_else(|| {
@@ -216,15 +289,47 @@ impl ClientBuilder {
         };
         let base_url = parse_base_url(&raw)?;
 
+        let timeout = self.timeout.unwrap_or(transport::DEFAULT_TIMEOUT);
+        for (name, value) in [
+            ("timeout", Some(timeout)),
+            ("deadline", self.deadline),
+            ("connect_timeout", self.connect_timeout),
+            ("read_idle_timeout", self.read_idle_timeout),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(Error::Config(format!(
+                    "the {name} must be longer than zero"
+                )));
+            }
+        }
+        let settings = Settings {
+            throttle: Throttle::new(&self.throttle)?,
+            retry: self.retry,
+            timeout,
+            deadline: self.deadline,
+            max_body_bytes: self
+                .max_body_bytes
+                .unwrap_or(transport::DEFAULT_MAX_BODY_BYTES),
+        };
+        // reqwest's redirects drop the Authorization header when the host, port or scheme
+        // changes, so a redirect elsewhere never carries the key (tests/hostile.rs).
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
                 .user_agent(USER_AGENT)
+                .connect_timeout(
+                    self.connect_timeout
+                        .unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT),
+                )
+                .read_timeout(
+                    self.read_idle_timeout
+                        .unwrap_or(transport::DEFAULT_READ_IDLE_TIMEOUT),
+                )
                 .build()
                 .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
         };
         Ok(Client {
-            transport: Arc::new(Transport::new(http, base_url, authorization)),
+            transport: Arc::new(Transport::new(http, base_url, authorization, settings)),
         })
     }
 }
@@ -402,6 +507,28 @@ mod tests {
             b.build().unwrap().base_url().as_str(),
             "https://eu.rescale.com/api/v2/"
         );
+    }
+
+    #[test]
+    fn zero_timeouts_and_empty_limits_are_refused_by_name() {
+        let err = Client::builder()
+            .token("k")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .deadline(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("deadline"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .throttle(ThrottleConfig::default().submissions(crate::RateLimit::per_hour(0)))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("job submission"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::jobs::JobId;
+
 /// A specialised `Result` whose error is [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -114,6 +116,52 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A call that must not be repeated (create, submit, patch, share) failed after its
+    /// request may have reached the service: it may or may not have taken effect. It was
+    /// not retried. Look before trying again: list the jobs, or read the statuses of
+    /// `job_id`.
+    ///
+    /// ```
+    /// # fn demo(err: rescale::Error) {
+    /// if let rescale::Error::OutcomeUnknown { job_id: Some(id), .. } = &err {
+    ///     println!("check the statuses of job {id} before submitting it again");
+    /// }
+    /// # }
+    /// ```
+    #[error("{}", outcome_unknown_message(operation, job_id.as_ref(), source))]
+    OutcomeUnknown {
+        /// What was attempted, e.g. `submit job` or `POST jobs/`.
+        operation: String,
+        /// The job concerned, when the call names one (submit, patch, share).
+        job_id: Option<JobId>,
+        /// What went wrong: a timeout, a lost connection, a 5xx answer.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The service throttled this kind of call (429) for longer than the retry policy
+    /// allows waiting ([`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after));
+    /// nothing was sent.
+    #[error(
+        "throttled: the service paused {scope} for another {}s, longer than the retry policy waits",
+        retry_after.as_secs_f64().ceil()
+    )]
+    Throttled {
+        /// The throttling scope: `job submission`, `job reads` or `other calls`.
+        scope: String,
+        /// How long until the service accepts this kind of call again.
+        retry_after: Duration,
+    },
+}
+
+fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>, source: &Error) -> String {
+    let check = match job_id {
+        Some(id) => format!("check job {id} (its statuses) before trying again"),
+        None => "check before trying again, or a second job may be made".to_owned(),
+    };
+    format!(
+        "outcome unknown: `{operation}` may or may not have taken effect, so it was not retried ({source}); {check}"
+    )
 }
 
 /// An HTTP error answered by the service: the status, its message, and the raw body.
@@ -255,6 +303,8 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Decode { status, .. } => Some(*status),
             Error::Transport { source, .. } => source.status(),
+            Error::OutcomeUnknown { source, .. } => source.status(),
+            Error::Throttled { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             _ => None,
         }
     }
@@ -263,6 +313,7 @@ impl Error {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Error::Api(e) => Some(e),
+            Error::OutcomeUnknown { source, .. } => source.api_error(),
             _ => None,
         }
     }
@@ -274,13 +325,16 @@ impl Error {
     }
 
     /// `true` when the same call may succeed if made again later: throttling (429),
-    /// a gateway or availability error (502, 503, 504), a timeout or a connection failure.
+    /// a server, gateway or availability error (500, 502, 503, 504), a timeout or a
+    /// connection failure.
     ///
     /// This says nothing about whether repeating the call is *safe*: creating or
-    /// submitting a job twice can start two billed jobs.
+    /// submitting a job twice can start two billed jobs. [`Error::OutcomeUnknown`] is
+    /// therefore never retryable: look first (see [`is_outcome_unknown`](Error::is_outcome_unknown)).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api(e) => matches!(e.status.as_u16(), 429 | 502 | 503 | 504),
+            Error::Throttled { .. } => true,
+            Error::Api(e) => matches!(e.status.as_u16(), 429 | 500 | 502 | 503 | 504),
             Error::Transport { source, .. } => {
                 source.is_connect() || source.is_timeout() || source.is_request()
             }
@@ -293,7 +347,24 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Api(e) => e.retry_after,
+            Error::Throttled { retry_after, .. } => Some(*retry_after),
             _ => None,
+        }
+    }
+
+    /// `true` when a create, submit, patch or share may or may not have taken effect
+    /// ([`Error::OutcomeUnknown`]): look before repeating it.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// `true` when the call ran out of time: its attempt or its whole deadline.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Transport { source, .. } => source.is_timeout(),
+            Error::OutcomeUnknown { source, .. } => source.is_timeout(),
+            _ => false,
         }
     }
 

@@ -39,6 +39,9 @@
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
+//! - Every call is throttled per Rescale scope ([`ThrottleConfig`]), bounded in time, and
+//!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
+//!   the service is never sent twice ([`Error::OutcomeUnknown`]).
 //!
 //! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
 //! to the configured host.
@@ -54,7 +57,9 @@ mod error;
 pub mod files;
 pub mod jobs;
 mod pagination;
+mod retry;
 mod serde_util;
+mod throttle;
 mod transport;
 mod wait;
 
@@ -62,4 +67,6 @@ pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, 
 pub use error::{ApiError, Error, Result};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
+pub use retry::RetryPolicy;
+pub use throttle::{RateLimit, ThrottleConfig};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};

@@ -1,10 +1,13 @@
-//! The one place a request is sent: auth, User-Agent, error mapping and decoding.
+//! The one place a request is sent: auth, User-Agent, throttling, timeouts, retries,
+//! error mapping and decoding.
 //!
 //! Resource modules describe a request as an [`ApiRequest`] (method, URL, body, whether it
 //! may be repeated) and hand it here; nothing else in the crate talks to reqwest.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{
@@ -13,13 +16,23 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
 use crate::error::{ApiError, Error, Result, snippet};
+use crate::jobs::JobId;
+use crate::retry::{Next, RetryPolicy, next_step};
+use crate::throttle::{Scope, Throttle};
 
 /// Largest JSON body the client reads into memory before giving up.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// How long one attempt may take, up to the end of its headers (or its body, for JSON).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long establishing a connection may take.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a body may go without a single byte arriving.
+pub(crate) const DEFAULT_READ_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Makes the multipart form of an upload, once per attempt. `None` when the body cannot
 /// be made again (a reader that was already consumed).
@@ -64,6 +77,10 @@ pub(crate) struct ApiRequest {
     pub(crate) body: Body,
     pub(crate) idempotency: Idempotency,
     pub(crate) headers: HeaderMap,
+    /// What the call does, in the user's words (`submit job`), for errors.
+    pub(crate) operation: Option<&'static str>,
+    /// The job the call is about, carried into an [`Error::OutcomeUnknown`].
+    pub(crate) job_id: Option<JobId>,
 }
 
 impl ApiRequest {
@@ -79,6 +96,8 @@ impl ApiRequest {
             body: Body::Empty,
             idempotency,
             headers: HeaderMap::new(),
+            operation: None,
+            job_id: None,
         }
     }
 
@@ -112,6 +131,36 @@ impl ApiRequest {
         self.idempotency = Idempotency::Idempotent;
         self
     }
+
+    /// Names the call (`create job`) for the error of an unknown outcome.
+    pub(crate) fn operation(mut self, name: &'static str) -> Self {
+        self.operation = Some(name);
+        self
+    }
+
+    /// The job the call is about, so that an unknown outcome can say which job to check.
+    pub(crate) fn job(mut self, id: &str) -> Self {
+        self.job_id = Some(JobId::new(id));
+        self
+    }
+
+    fn operation_name(&self) -> String {
+        match self.operation {
+            Some(name) => name.to_owned(),
+            None => format!("{} {}", self.method, self.url.path()),
+        }
+    }
+}
+
+/// How the transport behaves: set on the [`ClientBuilder`](crate::ClientBuilder).
+pub(crate) struct Settings {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) throttle: Throttle,
+    /// Per attempt: up to the headers for `send`, headers and body for `json`/`empty`.
+    pub(crate) timeout: Duration,
+    /// The whole call, retries and waits included.
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) max_body_bytes: usize,
 }
 
 /// Sends requests for one [`Client`](crate::Client) and all its clones.
@@ -119,16 +168,21 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base_url: Url,
     authorization: SecretString,
-    max_body_bytes: usize,
+    settings: Settings,
 }
 
 impl Transport {
-    pub(crate) fn new(http: reqwest::Client, base_url: Url, authorization: SecretString) -> Self {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base_url: Url,
+        authorization: SecretString,
+        settings: Settings,
+    ) -> Self {
         Transport {
             http,
             base_url,
             authorization,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            settings,
         }
     }
 
@@ -158,30 +212,78 @@ impl Transport {
     }
 
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
-    /// becomes an [`Error`].
+    /// becomes an [`Error`]. Throttled and retried here; the per-attempt timeout ends with
+    /// the headers, and the body is then governed by the read-idle timeout only.
+    #[allow(dead_code)] // used by file downloads, which land next
     pub(crate) async fn send(&self, req: ApiRequest) -> Result<reqwest::Response> {
+        self.call(req, |response| async move { Ok(response) }).await
+    }
+
+    /// Sends the request and decodes its JSON answer; the per-attempt timeout covers the
+    /// body too, and a body cut short is retried like a failed attempt.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
+        self.call(req, |response| async move {
+            let status = response.status();
+            let body = self.read_body(response).await?;
+            decode(status, &body)
+        })
+        .await
+    }
+
+    /// Sends the request and discards whatever 2xx body comes back.
+    pub(crate) async fn empty(&self, req: ApiRequest) -> Result<()> {
+        self.call(req, |response| async move {
+            self.read_body(response).await.map(drop)
+        })
+        .await
+    }
+
+    /// One call: a span, the deadline, and the attempts.
+    async fn call<T, F, Fut>(&self, req: ApiRequest, read: F) -> Result<T>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
         let span = tracing::debug_span!(
             "rescale.request",
             method = %req.method,
             path = %req.url.path(),
             status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            waited_ms = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        async move {
+        async {
             let started = Instant::now();
-            let result = self.send_once(&req).await;
-            let span = tracing::Span::current();
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            match &result {
-                Ok(resp) => {
-                    span.record("status", resp.status().as_u16());
-                }
-                Err(e) => {
-                    if let Some(s) = e.status() {
-                        span.record("status", s.as_u16());
+            let progress = Progress::default();
+            let attempts = self.attempts(&req, &read, started, &progress);
+            let result = match self.settings.deadline {
+                None => attempts.await,
+                Some(limit) => match tokio::time::timeout(limit, attempts).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let err = Error::Timeout(format!(
+                            "the call did not finish within its deadline of {limit:?}"
+                        ));
+                        if progress.in_flight.load(Ordering::Relaxed)
+                            && req.idempotency == Idempotency::NotIdempotent
+                        {
+                            Err(outcome_unknown(&req, err))
+                        } else {
+                            Err(err)
+                        }
                     }
-                    tracing::debug!(error = %e, "request failed");
+                },
+            };
+            let span = tracing::Span::current();
+            span.record("attempts", progress.attempts.load(Ordering::Relaxed));
+            span.record("waited_ms", progress.waited_ms.load(Ordering::Relaxed));
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            if let Err(e) = &result {
+                if let Some(s) = e.status() {
+                    span.record("status", s.as_u16());
                 }
+                tracing::debug!(error = %e, "request failed");
             }
             result
         }
@@ -189,7 +291,104 @@ impl Transport {
         .await
     }
 
-    async fn send_once(&self, req: &ApiRequest) -> Result<reqwest::Response> {
+    /// The attempts of one call, with throttling before each and backoff between them.
+    async fn attempts<T, F, Fut>(
+        &self,
+        req: &ApiRequest,
+        read: &F,
+        started: Instant,
+        progress: &Progress,
+    ) -> Result<T>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let policy = &self.settings.retry;
+        let scope = Scope::of(&req.method, &req.url, &self.base_url);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let waited = self
+                .settings
+                .throttle
+                .acquire(scope, policy.retry_after_cap())
+                .await
+                .map_err(|retry_after| Error::Throttled {
+                    scope: scope.name().to_owned(),
+                    retry_after,
+                })?;
+            progress.waited(waited);
+            // A multipart body that cannot be made again ends the retries with the last error.
+            let form = match (&req.body, attempt) {
+                (Body::Multipart(make), 1) => Some(make().ok_or_else(|| {
+                    Error::invalid(
+                        "body",
+                        "the upload body was consumed and cannot be sent again",
+                    )
+                })?),
+                (Body::Multipart(make), _) => match make() {
+                    Some(form) => Some(form),
+                    None => return Err(progress.take_last_error()),
+                },
+                _ => None,
+            };
+            progress.attempts.store(attempt, Ordering::Relaxed);
+            progress.in_flight.store(true, Ordering::Relaxed);
+            let outcome = tokio::time::timeout(self.settings.timeout, async {
+                let response = self.send_once(req, form).await?;
+                tracing::Span::current().record("status", response.status().as_u16());
+                read(response).await
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout(format!(
+                    "no answer within {:?} (attempt {attempt})",
+                    self.settings.timeout
+                )))
+            });
+            progress.in_flight.store(false, Ordering::Relaxed);
+            let err = match outcome {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            // A 429 holds back every call of its scope, retried or not.
+            if let Some(wait) = err.retry_after()
+                && err.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+            {
+                self.settings.throttle.pause(scope, wait);
+            }
+            let retry_after = match next_step(&err, req.idempotency) {
+                Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
+                Next::Unknown => return Err(outcome_unknown(req, err)),
+                Next::Retry(_) | Next::Stop => return Err(err),
+            };
+            let Some(wait) = policy.wait_before(attempt, retry_after) else {
+                return Err(err);
+            };
+            // Waiting would only end in the deadline's timeout; the real cause says more.
+            if let Some(limit) = self.settings.deadline
+                && started.elapsed() + wait >= limit
+            {
+                return Err(err);
+            }
+            tracing::debug!(
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "retrying"
+            );
+            progress.set_last_error(err);
+            tokio::time::sleep(wait).await;
+            progress.waited(wait);
+        }
+    }
+
+    /// One attempt up to the response headers; a non-2xx answer becomes an error.
+    async fn send_once(
+        &self,
+        req: &ApiRequest,
+        form: Option<reqwest::multipart::Form>,
+    ) -> Result<reqwest::Response> {
         if !self.is_same_origin(&req.url) {
             // Resource modules only build URLs from the base; this guards the invariant.
             return Err(Error::Config(format!(
@@ -207,17 +406,12 @@ impl Transport {
             .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
         auth.set_sensitive(true);
         builder = builder.header(AUTHORIZATION, auth);
-        builder = match &req.body {
-            Body::Empty => builder,
-            Body::Json(bytes) => builder
+        builder = match (&req.body, form) {
+            (_, Some(form)) => builder.multipart(form),
+            (Body::Json(bytes), None) => builder
                 .header(CONTENT_TYPE, "application/json")
                 .body(bytes.clone()),
-            Body::Multipart(make) => builder.multipart(make().ok_or_else(|| {
-                Error::invalid(
-                    "body",
-                    "the upload body was consumed and cannot be sent again",
-                )
-            })?),
+            (Body::Empty | Body::Multipart(_), None) => builder,
         };
         let response = builder.send().await.map_err(map_reqwest)?;
         let status = response.status();
@@ -233,47 +427,65 @@ impl Transport {
         ))))
     }
 
-    /// Sends the request and decodes its JSON answer.
-    pub(crate) async fn json<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
-        let response = self.send(req).await?;
-        let status = response.status();
-        let body = self.read_body(response).await?;
-        decode(status, &body)
-    }
-
-    /// Sends the request and discards whatever 2xx body comes back.
-    pub(crate) async fn empty(&self, req: ApiRequest) -> Result<()> {
-        let response = self.send(req).await?;
-        self.read_body(response).await.map(drop)
-    }
-
     /// Reads a whole body, refusing one larger than the cap instead of running out of memory.
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
         let status = response.status();
+        let max = self.settings.max_body_bytes;
         let too_large = || Error::Decode {
             status,
             path: String::new(),
-            message: format!(
-                "the response body is larger than the {} byte limit",
-                self.max_body_bytes
-            ),
+            message: format!("the response body is larger than the {max} byte limit"),
             snippet: String::new(),
         };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_body_bytes as u64)
-        {
+        if response.content_length().is_some_and(|n| n > max as u64) {
             return Err(too_large());
         }
-        let mut buf =
-            Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| n as usize));
+        let capacity = response.content_length().map_or(8 * 1024, |n| n as usize);
+        let mut buf = Vec::with_capacity(capacity);
         while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
-            if buf.len() + chunk.len() > self.max_body_bytes {
+            if buf.len() + chunk.len() > max {
                 return Err(too_large());
             }
             buf.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(buf))
+    }
+}
+
+/// What one call has done so far, readable after a deadline cut it short.
+#[derive(Default)]
+struct Progress {
+    attempts: AtomicU32,
+    waited_ms: std::sync::atomic::AtomicU64,
+    /// An attempt is under way: if it is cut short, its request may have arrived.
+    in_flight: AtomicBool,
+    last_error: std::sync::Mutex<Option<Error>>,
+}
+
+impl Progress {
+    fn waited(&self, wait: Duration) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        self.waited_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    fn set_last_error(&self, err: Error) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+    }
+
+    fn take_last_error(&self) -> Error {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(|| Error::invalid("body", "the upload body cannot be sent again"))
+    }
+}
+
+fn outcome_unknown(req: &ApiRequest, err: Error) -> Error {
+    Error::OutcomeUnknown {
+        operation: req.operation_name(),
+        job_id: req.job_id.clone(),
+        source: Box::new(err),
     }
 }
 
@@ -321,6 +533,13 @@ mod tests {
             reqwest::Client::new(),
             Url::parse("https://platform.rescale.com/api/v2/").unwrap(),
             SecretString::from("Token k".to_owned()),
+            Settings {
+                retry: RetryPolicy::default(),
+                throttle: Throttle::new(&crate::ThrottleConfig::default()).unwrap(),
+                timeout: DEFAULT_TIMEOUT,
+                deadline: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
         )
     }
 

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use rescale::{Client, JobOutcome};
 use rescale::jobs::{ClusterStatus, Hardware, JobAnalysis, JobPatch, JobStatus, NewJob};
+use rescale::{Client, JobOutcome};
 use rescale_fake::{FakeConfig, FakeRescale};
 
 async fn fake() -> (FakeRescale, Client) {

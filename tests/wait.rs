@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use rescale::jobs::{ClusterStatus, JobStatus, JobStatusEntry};
 use rescale::{Error, JobOutcome};
 use serde_json::{Value, json};
-use support::{client, fixture};
+use support::{client, client_without_retries, fixture};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -223,7 +223,7 @@ async fn transient_errors_while_polling_are_borne() {
         ],
     )
     .await;
-    let outcome = client(&server.uri())
+    let outcome = client_without_retries(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -243,7 +243,7 @@ async fn too_many_transient_errors_end_the_wait_with_the_last_one() {
         vec![ResponseTemplate::new(504)],
     )
     .await;
-    let err = client(&server.uri())
+    let err = client_without_retries(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)

@@ -115,17 +115,19 @@ impl Jobs {
     pub async fn create(&self, job: &NewJob) -> Result<Job> {
         job.validate()?;
         let url = self.client.transport.endpoint(&["jobs"]);
-        let req = ApiRequest::new(Method::POST, url).json(job)?;
+        let req = ApiRequest::new(Method::POST, url)
+            .operation("create job")
+            .json(job)?;
         self.client.transport.json(req).await
     }
 
     /// Submits a saved job: it starts, and is billed.
     pub async fn submit(&self, id: impl AsRef<str>) -> Result<()> {
         let url = self.job_url_checked(id.as_ref(), &["submit"])?;
-        self.client
-            .transport
-            .empty(ApiRequest::new(Method::POST, url))
-            .await
+        let req = ApiRequest::new(Method::POST, url)
+            .operation("submit job")
+            .job(id.as_ref());
+        self.client.transport.empty(req).await
     }
 
     /// Replaces a job's whole definition (PUT). Takes a [`NewJob`] or a [`Job`] read with
@@ -142,7 +144,10 @@ impl Jobs {
     pub async fn patch(&self, id: impl AsRef<str>, patch: &JobPatch) -> Result<PatchedJob> {
         let url = self.job_url_checked(id.as_ref(), &[])?;
         patch.validate()?;
-        let req = ApiRequest::new(Method::PATCH, url).json(patch)?;
+        let req = ApiRequest::new(Method::PATCH, url)
+            .operation("patch job")
+            .job(id.as_ref())
+            .json(patch)?;
         self.client.transport.json(req).await
     }
 
@@ -186,7 +191,10 @@ impl Jobs {
             return Err(Error::invalid("email", "must be an e-mail address"));
         }
         let body = serde_json::json!({ "email": email, "message": message });
-        let req = ApiRequest::new(Method::POST, url).json(&body)?;
+        let req = ApiRequest::new(Method::POST, url)
+            .operation("share job")
+            .job(id.as_ref())
+            .json(&body)?;
         self.client.transport.json(req).await
     }
 

@@ -18,6 +18,16 @@ pub fn client(base: &str) -> Client {
         .unwrap()
 }
 
+/// A client whose transport does not retry, for tests of the layers above it (waiting).
+pub fn client_without_retries(base: &str) -> Client {
+    Client::builder()
+        .token("test-key")
+        .base_url(format!("{base}/api/v2/"))
+        .retry(rescale::RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
 /// A JSON fixture from tests/fixtures.
 pub fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
