@@ -349,3 +349,41 @@ async fn outcomes_of_a_failed_and_a_stopped_job() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn faults_of_the_fake_are_retried_where_safe_and_only_there() {
+    use rescale_fake::Fault;
+    let fake = FakeRescale::start().await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token(fake.api_key())
+        .retry(rescale::RetryPolicy::default().base_delay(Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    let jobs = client.jobs();
+    let job = jobs.create(&hello("echo")).await.unwrap();
+
+    // Reads survive a dropped connection and a 503: three GETs, one answer.
+    fake.inject_fault(Fault::DropConnection, 1);
+    fake.inject_fault(Fault::ServiceUnavailable, 1);
+    let read = jobs.get(&job.id).await.unwrap();
+    assert_eq!(read.id, job.id);
+    assert_eq!(fake.request_count("GET jobs/{id}/"), 3);
+
+    // A 503 on submit may hide a started job: one POST, and the outcome is unknown.
+    fake.inject_fault(Fault::ServiceUnavailable, 1);
+    let err = jobs.submit(&job.id).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert!(err.to_string().contains(job.id.as_str()), "{err}");
+    assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 1);
+
+    // A 429 is safe to repeat even for submit: nothing was done.
+    fake.inject_fault(
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        1,
+    );
+    jobs.submit(&job.id).await.unwrap();
+    assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 3);
+}
