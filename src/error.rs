@@ -164,6 +164,32 @@ fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>, source: &Err
     )
 }
 
+/// Input refused before anything was sent; becomes [`Error::InvalidInput`] with `?`.
+/// Kept apart from `Error` because it is cloneable: a list request holds it until used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub(crate) field: String,
+    pub(crate) reason: String,
+}
+
+impl Invalid {
+    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::InvalidInput {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 /// An HTTP error answered by the service: the status, its message, and the raw body.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -373,6 +399,12 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+
+    /// Maps an I/O error on `path` (for `map_err`).
+    pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
     }
 
     pub(crate) fn transport(source: reqwest::Error) -> Self {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::serde_util::{null_as_default, opt_u64};
 use crate::transport::ApiRequest;
 
@@ -62,7 +62,7 @@ pub type PageStream<T> = BoxStream<'static, Result<Page<T>>>;
 #[must_use = "a list request does nothing until you call `.page(n)` or `.stream()`"]
 pub struct ListRequest<T> {
     client: Client,
-    target: std::result::Result<Url, (String, String)>,
+    target: std::result::Result<Url, Invalid>,
     /// Parameters every page must carry (page size, filters), in the order set.
     params: Vec<(String, String)>,
     _item: PhantomData<fn() -> T>,
@@ -91,7 +91,7 @@ impl<T> std::fmt::Debug for ListRequest<T> {
 impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// A list of the endpoint at `target`; an `Err` is the invalid input that made the
     /// endpoint unbuildable (`(field, reason)`), reported when the list is used.
-    pub(crate) fn new(client: Client, target: std::result::Result<Url, (String, String)>) -> Self {
+    pub(crate) fn new(client: Client, target: std::result::Result<Url, Invalid>) -> Self {
         ListRequest {
             client,
             target,
@@ -117,10 +117,7 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     }
 
     fn base(&self) -> Result<Url> {
-        let mut url = self
-            .target
-            .clone()
-            .map_err(|(field, reason)| Error::invalid(field, reason))?;
+        let mut url = self.target.clone()?;
         if self
             .params
             .iter()

@@ -158,8 +158,10 @@ pub(crate) fn next_step(err: &Error, idempotency: Idempotency) -> Next {
         Error::Api(e) => matches!(e.status.as_u16(), 500 | 502 | 503 | 504),
         _ => network,
     };
+    // A 2xx whose body could not be read or decoded did arrive, and was acted on.
     let may_have_arrived = match err {
         Error::Api(e) => e.status.is_server_error(),
+        Error::Decode { status, .. } => status.is_success(),
         _ => network,
     };
     match idempotency {

@@ -14,6 +14,8 @@ use url::Url;
 use crate::error::{Error, Result};
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// The longest pause a `Retry-After` from the network can impose on a scope.
+const MAX_PAUSE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// At most `count` requests in any window of `period`.
 ///
@@ -203,7 +205,10 @@ impl Throttle {
 
     /// Pauses `scope` for `wait` from now (a 429's `Retry-After`); never shortens a pause.
     pub(crate) fn pause(&self, scope: Scope, wait: Duration) {
-        let until = Instant::now() + wait;
+        // `Retry-After` comes from the network: a day at most, and never an overflow.
+        let Some(until) = Instant::now().checked_add(wait.min(MAX_PAUSE)) else {
+            return;
+        };
         let mut guard = self.scopes[scope.index()]
             .paused_until
             .lock()

@@ -214,7 +214,6 @@ impl Transport {
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
     /// becomes an [`Error`]. Throttled and retried here; the per-attempt timeout ends with
     /// the headers, and the body is then governed by the read-idle timeout only.
-    #[allow(dead_code)] // used by file downloads, which land next
     pub(crate) async fn send(&self, req: ApiRequest) -> Result<reqwest::Response> {
         self.call(req, |response| async move { Ok(response) }).await
     }
@@ -440,7 +439,10 @@ impl Transport {
         if response.content_length().is_some_and(|n| n > max as u64) {
             return Err(too_large());
         }
-        let capacity = response.content_length().map_or(8 * 1024, |n| n as usize);
+        // A claimed length is not trusted with more than 1 MiB before the bytes arrive.
+        let capacity = response
+            .content_length()
+            .map_or(8 * 1024, |n| (n as usize).min(1 << 20));
         let mut buf = Vec::with_capacity(capacity);
         while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
             if buf.len() + chunk.len() > max {

@@ -852,3 +852,57 @@ async fn with_retries_off_a_call_is_sent_once_and_a_429_still_pauses_its_scope()
     assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
     assert_eq!(requests(&server).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_created_job_whose_answer_does_not_decode_is_reported_as_outcome_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(ResponseTemplate::new(201).set_body_string("{\"id\": 42, \"name\": "))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = client(&server.uri())
+        .jobs()
+        .create(&new_job())
+        .await
+        .unwrap_err();
+
+    // The job exists but its id was not read: a caller must look before creating again.
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(matches!(
+        &err,
+        Error::OutcomeUnknown { source, .. } if matches!(**source, Error::Decode { .. })
+    ));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_neither_panics_nor_blocks_forever() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/J1/"))
+        .respond_with(
+            ResponseTemplate::new(429).insert_header("Retry-After", "10000000000000000000"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server.uri());
+
+    let err = client.jobs().get("J1").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429), "{err:?}");
+
+    // The scope is paused (a day at most), so the next read fails at once, unsent.
+    let again = client.jobs().get("J1").await.unwrap_err();
+    assert!(matches!(again, Error::Throttled { .. }), "{again:?}");
+    let Error::Throttled { retry_after, .. } = again else {
+        unreachable!()
+    };
+    assert!(
+        retry_after <= Duration::from_secs(24 * 60 * 60),
+        "{retry_after:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 1);
+}

@@ -94,10 +94,7 @@ impl Download {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
+        let io = Error::io_at;
         tokio::fs::create_dir_all(&parent)
             .await
             .map_err(io(&parent))?;
@@ -149,7 +146,7 @@ impl Download {
     where
         W: AsyncWrite + Unpin + Send,
     {
-        let id = check_id("file.id", &self.file.id).map_err(|(f, r)| Error::invalid(f, r))?;
+        let id = check_id("file.id", &self.file.id)?;
         let transport = &self.client.transport;
         let url = transport.endpoint(&["files", id, "contents"]);
         let label = self.label();

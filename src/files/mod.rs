@@ -31,7 +31,7 @@ pub use progress::{ProgressEvent, ProgressKind};
 pub use upload::Upload;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::check_id;
 use crate::transport::ApiRequest;
 
@@ -53,7 +53,7 @@ impl Client {
 impl Files {
     /// A file's metadata (the file object) by id.
     pub async fn get(&self, id: impl AsRef<str>) -> Result<JobFile> {
-        let id = check_id("id", id.as_ref()).map_err(|(f, r)| Error::invalid(f, r))?;
+        let id = check_id("id", id.as_ref())?;
         let url = self.client.transport.endpoint(&["files", id]);
         self.client.transport.json(ApiRequest::get(url)).await
     }

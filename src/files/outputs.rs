@@ -199,10 +199,7 @@ impl IntoFuture for DownloadOutputs {
 /// Creates `parent` (a directory under `dir`) one level at a time, refusing to pass
 /// through anything but a real directory: a link inside `dir` could lead outside it.
 async fn make_dirs_inside(dir: &Path, parent: &Path, relative: &str) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io { path, source }
-    };
+    let io = Error::io_at;
     let below = parent.strip_prefix(dir).unwrap_or(Path::new(""));
     let mut at = dir.to_owned();
     for part in below.components() {
@@ -242,10 +239,7 @@ async fn is_present(file: &JobFile, path: &Path) -> Result<bool> {
     let Some(size) = file.decrypted_size else {
         return Ok(false);
     };
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| Error::io_at(path)(source);
     match tokio::fs::symlink_metadata(path).await {
         Ok(meta) if meta.is_file() && meta.len() == size => {}
         Ok(_) => return Ok(false),

@@ -34,7 +34,7 @@ use reqwest::Method;
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::files::JobFile;
 use crate::pagination::ListRequest;
 use crate::transport::ApiRequest;
@@ -59,15 +59,12 @@ pub struct Jobs {
 
 /// Checks an id given by the caller: it becomes one path segment, so it may hold any
 /// character, but not be empty or a dot segment that would change the path.
-pub(crate) fn check_id<'a>(
-    field: &str,
-    id: &'a str,
-) -> std::result::Result<&'a str, (String, String)> {
+pub(crate) fn check_id<'a>(field: &str, id: &'a str) -> std::result::Result<&'a str, Invalid> {
     if id.trim().is_empty() {
-        return Err((field.to_owned(), "must not be blank".to_owned()));
+        return Err(Invalid::new(field, "must not be blank"));
     }
     if id == "." || id == ".." {
-        return Err((field.to_owned(), format!("`{id}` is not an id")));
+        return Err(Invalid::new(field, format!("`{id}` is not an id")));
     }
     Ok(id)
 }
@@ -78,16 +75,11 @@ impl Jobs {
     }
 
     /// The URL `jobs/{id}/{rest...}/`, or the reason the id is refused.
-    fn job_url(&self, id: &str, rest: &[&str]) -> std::result::Result<Url, (String, String)> {
+    pub(crate) fn job_url(&self, id: &str, rest: &[&str]) -> std::result::Result<Url, Invalid> {
         let id = check_id("id", id)?;
         let mut segments = vec!["jobs", id];
         segments.extend_from_slice(rest);
         Ok(self.client.transport.endpoint(&segments))
-    }
-
-    fn job_url_checked(&self, id: &str, rest: &[&str]) -> Result<Url> {
-        self.job_url(id, rest)
-            .map_err(|(field, reason)| Error::invalid(field, reason))
     }
 
     /// Every job visible to the key, newest first: a [`ListRequest`] that also filters by
@@ -101,7 +93,7 @@ impl Jobs {
 
     /// One job, in full.
     pub async fn get(&self, id: impl AsRef<str>) -> Result<Job> {
-        let url = self.job_url_checked(id.as_ref(), &[])?;
+        let url = self.job_url(id.as_ref(), &[])?;
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
@@ -123,7 +115,7 @@ impl Jobs {
 
     /// Submits a saved job: it starts, and is billed.
     pub async fn submit(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url_checked(id.as_ref(), &["submit"])?;
+        let url = self.job_url(id.as_ref(), &["submit"])?;
         let req = ApiRequest::new(Method::POST, url)
             .operation("submit job")
             .job(id.as_ref());
@@ -134,7 +126,7 @@ impl Jobs {
     /// [`get`](Jobs::get) and edited: fields the crate does not know are sent back as they
     /// came. Checked before anything is sent.
     pub async fn update<D: JobDefinition>(&self, id: impl AsRef<str>, job: &D) -> Result<Job> {
-        let url = self.job_url_checked(id.as_ref(), &[])?;
+        let url = self.job_url(id.as_ref(), &[])?;
         job.validate()?;
         let req = ApiRequest::new(Method::PUT, url).json(job)?;
         self.client.transport.json(req).await
@@ -142,7 +134,7 @@ impl Jobs {
 
     /// Changes some fields of a job (PATCH). The answer holds the fields that changed.
     pub async fn patch(&self, id: impl AsRef<str>, patch: &JobPatch) -> Result<PatchedJob> {
-        let url = self.job_url_checked(id.as_ref(), &[])?;
+        let url = self.job_url(id.as_ref(), &[])?;
         patch.validate()?;
         let req = ApiRequest::new(Method::PATCH, url)
             .operation("patch job")
@@ -153,8 +145,11 @@ impl Jobs {
 
     /// Deletes a job, keeping its input files. The service refuses (400) while the job's
     /// cluster is still running: wait for the cluster to stop first.
+    ///
+    /// A delete is retried after a lost answer; when the lost attempt had already deleted
+    /// the job, the retry answers 404, so `is_not_found()` here means the job is gone.
     pub async fn delete(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url_checked(id.as_ref(), &[])?;
+        let url = self.job_url(id.as_ref(), &[])?;
         self.client
             .transport
             .empty(ApiRequest::new(Method::DELETE, url))
@@ -163,7 +158,7 @@ impl Jobs {
 
     /// Deletes a job and its input files (`deleteInputFiles=True`).
     pub async fn delete_with_input_files(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url_checked(id.as_ref(), &[])?;
+        let url = self.job_url(id.as_ref(), &[])?;
         let req = ApiRequest::new(Method::DELETE, url).query("deleteInputFiles", "True");
         self.client.transport.empty(req).await
     }
@@ -171,7 +166,7 @@ impl Jobs {
     /// Asks the service to stop a job. Asynchronous: the job passes through `Stopping`
     /// and ends `Completed` with reason `User Terminated`.
     pub async fn stop(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url_checked(id.as_ref(), &["stop"])?;
+        let url = self.job_url(id.as_ref(), &["stop"])?;
         self.client
             .transport
             .empty(ApiRequest::new(Method::POST, url).idempotent())
@@ -185,7 +180,7 @@ impl Jobs {
         email: &str,
         message: &str,
     ) -> Result<ShareResult> {
-        let url = self.job_url_checked(id.as_ref(), &["share"])?;
+        let url = self.job_url(id.as_ref(), &["share"])?;
         let email = email.trim();
         if email.is_empty() || !email.contains('@') {
             return Err(Error::invalid("email", "must be an e-mail address"));

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
 
 use super::{Jobs, check_id};
-use crate::error::{Error, Result};
+use crate::error::{Invalid, Result};
 use crate::files::JobFile;
 use crate::pagination::ListRequest;
 use crate::serde_util::{null_as_default, opt_u32, opt_u64};
@@ -163,7 +163,7 @@ impl Jobs {
         job_id: &str,
         run_id: &str,
         rest: &[&str],
-    ) -> std::result::Result<url::Url, (String, String)> {
+    ) -> std::result::Result<url::Url, Invalid> {
         let run_id = check_id("run_id", run_id)?;
         let mut segments = vec!["runs", run_id];
         segments.extend_from_slice(rest);
@@ -191,9 +191,7 @@ impl Jobs {
 
     /// One run of a job.
     pub async fn run(&self, job_id: impl AsRef<str>, run_id: impl AsRef<str>) -> Result<Run> {
-        let url = self
-            .run_url(job_id.as_ref(), run_id.as_ref(), &[])
-            .map_err(|(f, r)| Error::invalid(f, r))?;
+        let url = self.run_url(job_id.as_ref(), run_id.as_ref(), &[])?;
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
