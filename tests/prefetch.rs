@@ -23,7 +23,8 @@ fn summary(id: &str) -> Value {
 
 /// Page `n` of `last` (two jobs each), linking to the next with an absolute URL.
 fn page(server: &MockServer, n: u32, last: u32) -> Value {
-    let next = (n < last).then(|| format!("{}/api/v2/jobs/?page={}&page_size=2", server.uri(), n + 1));
+    let next =
+        (n < last).then(|| format!("{}/api/v2/jobs/?page={}&page_size=2", server.uri(), n + 1));
     json!({
         "count": last * 2,
         "next": next,
@@ -167,7 +168,12 @@ async fn prefetch_goes_no_further_ahead_than_told() {
 async fn nothing_is_sent_until_the_stream_is_polled() {
     let server = MockServer::start().await;
     mount_pages(&server, 2).await;
-    let jobs = client(&server).jobs().list().page_size(2).prefetch(3).stream();
+    let jobs = client(&server)
+        .jobs()
+        .list()
+        .page_size(2)
+        .prefetch(3)
+        .stream();
     assert!(settle(&server).await.is_empty());
     drop(jobs);
     assert!(settle(&server).await.is_empty());
@@ -186,7 +192,9 @@ async fn an_error_from_a_prefetched_page_comes_after_the_items_before_it() {
     Mock::given(method("GET"))
         .and(path("/api/v2/jobs/"))
         .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"detail": "No access to page 2."})))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"detail": "No access to page 2."})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -262,7 +270,13 @@ async fn prefetched_links_keep_their_guards() {
         .expect(1)
         .mount(&server)
         .await;
-    let results: Vec<_> = client(&server).jobs().list().prefetch(3).stream().collect().await;
+    let results: Vec<_> = client(&server)
+        .jobs()
+        .list()
+        .prefetch(3)
+        .stream()
+        .collect()
+        .await;
     assert_eq!(results.len(), 2);
     assert!(matches!(results[1], Err(Error::Pagination(_))));
     assert!(requests(&other).await.is_empty());
