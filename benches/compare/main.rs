@@ -7,7 +7,8 @@
 //! `target/bench-compare.json`.
 //!
 //! `RESCALE_BENCH_SAMPLES=n` sets the samples per contender (default 7);
-//! `RESCALE_BENCH_QUICK=1` scales every workload down tenfold for a smoke run.
+//! `RESCALE_BENCH_QUICK=1` scales every workload down tenfold for a smoke run;
+//! `RESCALE_BENCH_ONLY=get,list,prefetch,download,memory,decode` runs only those figures.
 
 mod child;
 mod report;
@@ -75,19 +76,31 @@ fn main() {
         .build()
         .expect("runtime");
     let mut report = Report::new(work.samples);
+    // RESCALE_BENCH_ONLY=get,list,... runs some of the figures, e.g. under a profiler.
+    let only = std::env::var("RESCALE_BENCH_ONLY").unwrap_or_default();
+    let run = |figure: &str| only.is_empty() || only.split(',').any(|o| o == figure);
     runtime.block_on(async {
-        report.push(bench_get(addr, &work).await);
-        report.push(bench_list(addr, &work, 1).await);
-        report.push(bench_list(addr, &work, 0).await);
-        report.push(bench_prefetch(addr, &work).await);
-        report.extend(bench_download(addr, &work).await);
+        if run("get") {
+            report.push(bench_get(addr, &work).await);
+        }
+        if run("list") {
+            report.push(bench_list(addr, &work, 1).await);
+            report.push(bench_list(addr, &work, 0).await);
+        }
+        if run("prefetch") {
+            report.push(bench_prefetch(addr, &work).await);
+        }
+        if run("download") {
+            report.extend(bench_download(addr, &work).await);
+        }
     });
-    report.extend(child::memory_rows(
-        addr,
-        work.memory_small,
-        work.memory_large,
-    ));
-    report.extend(bench_decode(&work));
+    if run("memory") {
+        let (small, large) = (work.memory_small, work.memory_large);
+        report.extend(child::memory_rows(addr, small, large));
+    }
+    if run("decode") {
+        report.extend(bench_decode(&work));
+    }
     report.print();
     report.write_json();
 }
