@@ -23,7 +23,7 @@ pub fn run(role: &str) {
         match role.split_once(':') {
             Some(("list", n)) => {
                 let n: usize = n.parse().expect("list size");
-                assert_eq!(crate::list_with_crate(&client, 1).await, n);
+                assert_eq!(crate::list_with_crate(&client, 1, None).await, n);
                 true
             }
             Some(("download", who)) => {

@@ -51,8 +51,7 @@ pub fn start() -> SocketAddr {
         .set_nonblocking(true)
         .expect("non-blocking listener");
     let addr = listener.local_addr().expect("local address");
-    let summary: Value =
-        serde_json::from_str::<Value>(JOBS_LIST).expect("jobs_list fixture")["results"][0].clone();
+    let summary = fixture_summary();
     let results = (0..CACHED_PAGES)
         .map(|p| render_results(&summary, p, PAGE_SIZE))
         .collect();
@@ -165,14 +164,21 @@ fn page(content: &Content, prefix: &[&str], total: usize, query: Option<&str>) -
         let len = size.min(total - (number - 1) * size);
         render_results(&content.summary, number, len)
     };
-    let head = format!(
-        r#"{{"count":{total},"next":{},"previous":{},"results":"#,
-        link(number + 1),
-        link(number - 1)
-    );
+    envelope(total, &link(number + 1), &link(number - 1), &results)
+}
+
+/// The first job summary of `tests/fixtures/jobs_list.json`, the model of every item.
+fn fixture_summary() -> Value {
+    let mut list: Value = serde_json::from_str(JOBS_LIST).expect("jobs_list fixture");
+    list["results"][0].take()
+}
+
+/// A page around `results`; `next` and `previous` are JSON values (a string or null).
+fn envelope(count: usize, next: &str, previous: &str, results: &[u8]) -> Bytes {
+    let head = format!(r#"{{"count":{count},"next":{next},"previous":{previous},"results":"#);
     let mut body = Vec::with_capacity(head.len() + results.len() + 1);
     body.extend_from_slice(head.as_bytes());
-    body.extend_from_slice(&results);
+    body.extend_from_slice(results);
     body.push(b'}');
     Bytes::from(body)
 }
@@ -194,11 +200,7 @@ fn file(content: &Content, len: u64) -> Response<Body> {
 
 /// A page of `PAGE_SIZE` summaries as the server sends it, for the decoding figures.
 pub fn sample_page() -> Bytes {
-    let summary: Value =
-        serde_json::from_str::<Value>(JOBS_LIST).expect("jobs_list fixture")["results"][0].clone();
-    let results = render_results(&summary, 1, PAGE_SIZE);
-    let mut body = br#"{"count":100000,"next":"http://127.0.0.1:9/1/0/api/v2/jobs/?page=2&page_size=100","previous":null,"results":"#.to_vec();
-    body.extend_from_slice(&results);
-    body.push(b'}');
-    Bytes::from(body)
+    let results = render_results(&fixture_summary(), 1, PAGE_SIZE);
+    let next = r#""http://127.0.0.1:9/100000/0/api/v2/jobs/?page=2&page_size=100""#;
+    envelope(100_000, next, "null", &results)
 }
