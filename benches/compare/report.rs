@@ -42,21 +42,26 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new(unit: &'static str, mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let n = samples.len();
-        let median = match n {
-            0 => f64::NAN,
-            _ if n % 2 == 1 => samples[n / 2],
-            _ => (samples[n / 2 - 1] + samples[n / 2]) / 2.0,
-        };
+    /// Figures of `samples`, kept in the order they were taken.
+    pub fn new(unit: &'static str, samples: Vec<f64>) -> Self {
         Stats {
             unit,
-            median,
-            min: samples.first().copied().unwrap_or(f64::NAN),
-            max: samples.last().copied().unwrap_or(f64::NAN),
+            median: median(&samples),
+            min: samples.iter().copied().reduce(f64::min).unwrap_or(f64::NAN),
+            max: samples.iter().copied().reduce(f64::max).unwrap_or(f64::NAN),
             samples,
         }
+    }
+}
+
+fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
 }
 
@@ -73,7 +78,8 @@ pub struct Row {
     pub figure: String,
     pub a: Contender,
     pub b: Contender,
-    /// `a / b` of the medians (a difference in MiB for memory rows).
+    /// The median of `a[i] / b[i]` over samples taken back to back (of the medians when
+    /// the counts differ); for memory rows, `a - b` of the medians in MiB.
     pub comparison: Option<f64>,
     pub target: Target,
     pub met: Option<bool>,
@@ -81,15 +87,21 @@ pub struct Row {
 
 impl Row {
     fn new(figure: String, a: Contender, b: Contender, target: Target) -> Self {
-        let medians = a
-            .stats
-            .as_ref()
-            .zip(b.stats.as_ref())
-            .map(|(a, b)| (a.median, b.median));
-        let comparison = match target {
-            Target::WithinMib(_) | Target::UnderMib(_) => medians.map(|(a, b)| a - b),
-            _ => medians.map(|(a, b)| a / b),
-        };
+        let both = a.stats.as_ref().zip(b.stats.as_ref());
+        let comparison = both.map(|(a, b)| match target {
+            Target::WithinMib(_) | Target::UnderMib(_) => a.median - b.median,
+            // Pairs taken back to back share the machine's load of the moment.
+            _ if a.samples.len() == b.samples.len() => {
+                let ratios: Vec<f64> = a
+                    .samples
+                    .iter()
+                    .zip(&b.samples)
+                    .map(|(a, b)| a / b)
+                    .collect();
+                median(&ratios)
+            }
+            _ => a.median / b.median,
+        });
         let met = match target {
             Target::AtMost(r) => comparison.map(|c| c <= r),
             Target::AtLeast(r) => comparison.map(|c| c >= r),
@@ -220,7 +232,8 @@ impl Report {
     pub fn table(&self) -> String {
         let m = &self.machine;
         let mut out = format!(
-            "Machine: {} CPUs, {}, {:.1} GiB memory, {}. {} samples per contender, alternated.\n\n",
+            "Machine: {} CPUs, {}, {:.1} GiB memory, {}. {} samples per contender, alternated; \
+             A vs B is the median of A/B over samples taken back to back.\n\n",
             m.cpus, m.cpu_model, m.memory_gib, m.os, self.samples_per_contender
         );
         out.push_str("| figure | contender | median | min | max | A vs B | target | met |\n");
