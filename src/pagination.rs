@@ -7,6 +7,7 @@ use futures::future::Either;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use url::Url;
 
 use crate::client::Client;
@@ -228,7 +229,7 @@ fn fetch_ahead<T: Send + 'static>(pages: PageStream<T>, depth: usize) -> PageStr
             return pages;
         };
         let (tx, rx) = tokio::sync::mpsc::channel(depth);
-        let task = runtime.spawn(async move {
+        let fetch = async move {
             let mut pages = pages;
             // A slot is reserved before a fetch, so no more than `depth` pages wait.
             while let Ok(slot) = tx.reserve().await {
@@ -237,7 +238,9 @@ fn fetch_ahead<T: Send + 'static>(pages: PageStream<T>, depth: usize) -> PageStr
                     None => break,
                 }
             }
-        });
+        };
+        // The requests' log lines stay under the caller's span.
+        let task = runtime.spawn(fetch.in_current_span());
         let guard = AbortOnDrop(task);
         stream::unfold((rx, guard), |(mut rx, guard)| async move {
             let page = rx.recv().await?;
