@@ -1,11 +1,13 @@
 //! [`Page`] and [`ListRequest`]: one list request for every paginated endpoint.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::marker::PhantomData;
 
+use futures::future::Either;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use url::Url;
 
 use crate::client::Client;
@@ -44,6 +46,9 @@ pub type ItemStream<T> = BoxStream<'static, Result<T>>;
 /// A stream of the pages of a list.
 pub type PageStream<T> = BoxStream<'static, Result<Page<T>>>;
 
+/// How many pages a list stream fetches ahead of the caller unless told otherwise.
+const DEFAULT_PREFETCH: usize = 1;
+
 /// A request for a paginated list. Set the page size and filters, then take one page with
 /// [`page`](ListRequest::page) or every item with [`stream`](ListRequest::stream).
 ///
@@ -65,6 +70,8 @@ pub struct ListRequest<T> {
     target: std::result::Result<Url, Invalid>,
     /// Parameters every page must carry (page size, filters), in the order set.
     params: Vec<(String, String)>,
+    /// How many pages the stream fetches ahead of the caller.
+    prefetch: usize,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -74,6 +81,7 @@ impl<T> Clone for ListRequest<T> {
             client: self.client.clone(),
             target: self.target.clone(),
             params: self.params.clone(),
+            prefetch: self.prefetch,
             _item: PhantomData,
         }
     }
@@ -84,6 +92,7 @@ impl<T> std::fmt::Debug for ListRequest<T> {
         f.debug_struct("ListRequest")
             .field("url", &self.target.as_ref().map(Url::as_str))
             .field("params", &self.params)
+            .field("prefetch", &self.prefetch)
             .finish()
     }
 }
@@ -96,6 +105,7 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
             client,
             target,
             params: Vec::new(),
+            prefetch: DEFAULT_PREFETCH,
             _item: PhantomData,
         }
     }
@@ -114,6 +124,29 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// up to 1000. Must be at least 1.
     pub fn page_size(self, size: u32) -> Self {
         self.param("page_size", size.to_string())
+    }
+
+    /// How many pages [`pages`](ListRequest::pages) and [`stream`](ListRequest::stream)
+    /// fetch ahead while the caller works through the current one: 1 by default, 0 to
+    /// fetch a page only when the caller asks for it.
+    ///
+    /// Prefetched pages are ordinary requests: the client's throttle counts them, and
+    /// an error from one is yielded in order, after the items before it. Dropping the
+    /// stream cancels what is in flight.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// // Two pages in flight while each page is written to a slow store.
+    /// let mut jobs = client.jobs().list().page_size(100).prefetch(2).stream();
+    /// while let Some(job) = jobs.try_next().await? {
+    ///     println!("{}", job.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn prefetch(mut self, pages: usize) -> Self {
+        self.prefetch = pages;
+        self
     }
 
     fn base(&self) -> Result<Url> {
@@ -148,21 +181,96 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
-    /// Every page in turn, following `next`. Sends nothing until polled.
+    /// Every page in turn, following `next`. Sends nothing until polled; then keeps
+    /// [`prefetch`](ListRequest::prefetch) pages in flight ahead of the caller.
     ///
     /// The stream ends with an error, never silently, when a `next` link points to
     /// another origin (the key must not travel there) or repeats a page already fetched.
     /// A `next` link that drops the page size or a filter gets them back. After an error
     /// the stream ends.
     pub fn pages(self) -> PageStream<T> {
+        let depth = self.prefetch;
         let walk = PageWalk {
             client: self.client.clone(),
             next: Some(self.base()),
             seen: HashSet::new(),
             required: self.params,
         };
+        let pages = walk.into_stream();
+        if depth == 0 {
+            pages
+        } else {
+            fetch_ahead(pages, depth)
+        }
+    }
+
+    /// Every item across every page, in order. See [`pages`](ListRequest::pages) for
+    /// how `next` links are followed and guarded, and how pages are fetched ahead.
+    pub fn stream(self) -> ItemStream<T> {
+        self.pages()
+            .flat_map(|page| match page {
+                Ok(page) => Either::Left(stream::iter(page.results.into_iter().map(Ok))),
+                Err(e) => Either::Right(stream::iter([Err(e)])),
+            })
+            .boxed()
+    }
+}
+
+/// Drives `pages` on a task of its own, at most `depth` pages ahead of the caller, so the
+/// next page is on the wire while the caller works through the current one. Lazy: the
+/// task starts at the first poll, and stops when the stream is dropped.
+fn fetch_ahead<T: Send + 'static>(pages: PageStream<T>, depth: usize) -> PageStream<T> {
+    stream::once(async move {
+        // Without a Tokio runtime (reqwest needs one anyway) pages are fetched on demand.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return pages;
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(depth);
+        let fetch = async move {
+            let mut pages = pages;
+            // A slot is reserved before a fetch, so no more than `depth` pages wait.
+            while let Ok(slot) = tx.reserve().await {
+                match pages.next().await {
+                    Some(page) => slot.send(page),
+                    None => break,
+                }
+            }
+        };
+        // The requests' log lines stay under the caller's span.
+        let task = runtime.spawn(fetch.in_current_span());
+        let guard = AbortOnDrop(task);
+        stream::unfold((rx, guard), |(mut rx, guard)| async move {
+            let page = rx.recv().await?;
+            Some((page, (rx, guard)))
+        })
+        .boxed()
+    })
+    .flatten()
+    .boxed()
+}
+
+/// Cancels the prefetch task when the stream that reads from it is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where a page stream is: the next URL to fetch and every URL fetched so far.
+struct PageWalk {
+    client: Client,
+    next: Option<Result<Url>>,
+    seen: HashSet<String>,
+    required: Vec<(String, String)>,
+}
+
+impl PageWalk {
+    /// Fetches one page after another, following `next`, until there is none or an error.
+    fn into_stream<T: DeserializeOwned + Send + 'static>(self) -> PageStream<T> {
         // After an error `walk.next` is empty, so the stream ends.
-        stream::unfold(walk, |mut walk| async move {
+        stream::unfold(self, |mut walk| async move {
             let url = match walk.next.take()? {
                 Ok(url) => url,
                 Err(e) => return Some((Err(e), walk)),
@@ -180,30 +288,6 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
         .boxed()
     }
 
-    /// Every item across every page, in order. See [`pages`](ListRequest::pages) for
-    /// how `next` links are followed and guarded.
-    pub fn stream(self) -> ItemStream<T> {
-        self.pages()
-            .flat_map(|page| {
-                let items: VecDeque<Result<T>> = match page {
-                    Ok(page) => page.results.into_iter().map(Ok).collect(),
-                    Err(e) => VecDeque::from([Err(e)]),
-                };
-                stream::iter(items)
-            })
-            .boxed()
-    }
-}
-
-/// Where a page stream is: the next URL to fetch and every URL fetched so far.
-struct PageWalk {
-    client: Client,
-    next: Option<Result<Url>>,
-    seen: HashSet<String>,
-    required: Vec<(String, String)>,
-}
-
-impl PageWalk {
     /// Checks a `next` link and puts back what it dropped.
     fn follow(&mut self, current: &Url, next: &str) -> Result<Url> {
         let transport = &self.client.transport;
