@@ -239,9 +239,21 @@ fn fetch_ahead<T: Send + 'static>(pages: PageStream<T>, depth: usize) -> PageStr
         // The requests' log lines stay under the caller's span.
         let task = runtime.spawn(fetch.in_current_span());
         let guard = AbortOnDrop(task);
-        stream::unfold((rx, guard), |(mut rx, guard)| async move {
-            let page = rx.recv().await?;
-            Some((page, (rx, guard)))
+        stream::unfold(Some((rx, guard)), |state| async move {
+            let (mut rx, mut guard) = state?;
+            match rx.recv().await {
+                Some(page) => Some((page, Some((rx, guard)))),
+                // The task is over: said as an error if it panicked, never a silent end.
+                None => match (&mut guard.0).await {
+                    Err(e) if e.is_panic() => Some((
+                        Err(Error::Pagination(format!(
+                            "fetching pages ahead failed: {e}"
+                        ))),
+                        None,
+                    )),
+                    _ => None,
+                },
+            }
         })
         .boxed()
     })
@@ -256,6 +268,18 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// What makes two page URLs the same page: the path and the query, whatever the order of
+/// its parameters.
+fn page_key(url: &Url) -> String {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    pairs.sort();
+    format!(
+        "{}{}?{pairs:?}",
+        url.origin().ascii_serialization(),
+        url.path()
+    )
 }
 
 /// Where a page stream is: the next URL to fetch and every URL fetched so far.
@@ -329,8 +353,8 @@ impl PageWalk {
                 query.append_pair(k, v);
             }
         }
-        self.seen.insert(current.as_str().to_owned());
-        if self.seen.contains(url.as_str()) {
+        self.seen.insert(page_key(current));
+        if self.seen.contains(&page_key(&url)) {
             return Err(Error::Pagination(format!(
                 "the next link repeats a page already fetched ({}); stopping instead of looping",
                 url.path()

@@ -311,6 +311,48 @@ async fn a_next_that_repeats_an_earlier_page_ends_with_an_error() {
 }
 
 #[tokio::test]
+async fn a_repeat_with_its_query_in_another_order_is_still_a_repeat() {
+    let server = MockServer::start().await;
+    serve_page(
+        &server,
+        Some("2"),
+        page(
+            6,
+            Some(api_url(&server, "jobs/?page=3&page_size=2")),
+            summaries("b", 2),
+        ),
+    )
+    .await;
+    // Page 3 points back to page 2, its parameters in another order.
+    serve_page(
+        &server,
+        Some("3"),
+        page(
+            6,
+            Some(api_url(&server, "jobs/?page=2&page_size=2")),
+            summaries("c", 2),
+        ),
+    )
+    .await;
+    serve_page(
+        &server,
+        None,
+        page(
+            6,
+            Some(api_url(&server, "jobs/?page_size=2&page=2")),
+            summaries("a", 2),
+        ),
+    )
+    .await;
+
+    let (items, err) = drain(client(&server).jobs().list().page_size(2).stream()).await;
+
+    assert_eq!(ids(&items), ["a0", "a1", "b0", "b1", "c0", "c1"]);
+    assert!(matches!(err, Error::Pagination(_)), "{err:?}");
+    assert_eq!(requests(&server).await.len(), 3);
+}
+
+#[tokio::test]
 async fn a_next_that_points_to_itself_ends_with_an_error() {
     let server = MockServer::start().await;
     serve_page(
