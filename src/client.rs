@@ -245,9 +245,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a response body may go without a single byte arriving (default 60 s). A
-    /// long download is never cut by a total timeout, only by this. Applies to the HTTP
-    /// client the builder makes, not to one given with [`http_client`](ClientBuilder::http_client).
+    /// How long a download's body may go without a single byte arriving (default 60 s). A
+    /// long download is never cut by a total timeout, only by this. (Answers read into
+    /// memory are bounded by the per-attempt [`timeout`](ClientBuilder::timeout).)
     pub fn read_idle_timeout(mut self, timeout: Duration) -> Self {
         self.read_idle_timeout = Some(timeout);
         self
@@ -307,6 +307,9 @@ impl ClientBuilder {
             retry: self.retry,
             timeout,
             deadline: self.deadline,
+            read_idle_timeout: self
+                .read_idle_timeout
+                .unwrap_or(transport::DEFAULT_READ_IDLE_TIMEOUT),
             max_body_bytes: self
                 .max_body_bytes
                 .unwrap_or(transport::DEFAULT_MAX_BODY_BYTES),
@@ -320,10 +323,6 @@ impl ClientBuilder {
                 .connect_timeout(
                     self.connect_timeout
                         .unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT),
-                )
-                .read_timeout(
-                    self.read_idle_timeout
-                        .unwrap_or(transport::DEFAULT_READ_IDLE_TIMEOUT),
                 )
                 .build()
                 .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,

@@ -146,10 +146,11 @@ impl Scope {
     /// The scope of a request to `url`, an endpoint under `base`.
     pub(crate) fn of(method: &Method, url: &Url, base: &Url) -> Scope {
         let rest = url.path().strip_prefix(base.path()).unwrap_or(url.path());
-        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-        match (method, segments.as_slice()) {
-            (&Method::POST, ["jobs", _, "submit"]) => Scope::Submission,
-            (&Method::GET, ["jobs", ..]) => Scope::JobReads,
+        let mut parts = rest.split('/').filter(|s| !s.is_empty());
+        let head = [parts.next(), parts.next(), parts.next(), parts.next()];
+        match (method, head) {
+            (&Method::POST, [Some("jobs"), Some(_), Some("submit"), None]) => Scope::Submission,
+            (&Method::GET, [Some("jobs"), ..]) => Scope::JobReads,
             _ => Scope::Other,
         }
     }

@@ -160,6 +160,8 @@ pub(crate) struct Settings {
     pub(crate) timeout: Duration,
     /// The whole call, retries and waits included.
     pub(crate) deadline: Option<Duration>,
+    /// A streamed body (a download) with no byte for this long is cut.
+    pub(crate) read_idle_timeout: Duration,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -208,7 +210,26 @@ impl Transport {
     /// `true` when `url` has the scheme, host and port of the base URL: the only origin
     /// the key may be sent to.
     pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
-        url.origin() == self.base_url.origin()
+        // The parts of `Url::origin`, compared without building two origins per request.
+        url.scheme() == self.base_url.scheme()
+            && url.host() == self.base_url.host()
+            && url.port_or_known_default() == self.base_url.port_or_known_default()
+    }
+
+    /// The next chunk of a streamed body (a download), cut with [`Error::Timeout`] when no
+    /// byte arrives within the read-idle timeout. A total timeout would cut a long
+    /// download that is still making progress; this only cuts a stall.
+    pub(crate) async fn next_chunk(
+        &self,
+        response: &mut reqwest::Response,
+    ) -> Result<Option<Bytes>> {
+        let idle = self.settings.read_idle_timeout;
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(chunk) => chunk.map_err(map_reqwest),
+            Err(_) => Err(Error::Timeout(format!(
+                "no data for {idle:?} while reading the body"
+            ))),
+        }
     }
 
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
@@ -544,6 +565,7 @@ mod tests {
                 throttle: Throttle::new(&crate::ThrottleConfig::default()).unwrap(),
                 timeout: DEFAULT_TIMEOUT,
                 deadline: None,
+                read_idle_timeout: DEFAULT_READ_IDLE_TIMEOUT,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             },
         )

@@ -449,18 +449,32 @@ async fn a_body_that_stalls_times_out() {
 }
 
 #[tokio::test]
-async fn a_body_that_stalls_is_cut_by_the_read_idle_timeout() {
+async fn a_download_that_stalls_is_cut_by_the_read_idle_timeout_not_a_total_one() {
+    // The per-attempt timeout is far away: only the idle timeout can end this download.
     let (uri, connections) = raw_server(HALF_A_BODY, true).await;
     let client = builder(&uri)
+        .timeout(Duration::from_secs(60))
         .read_idle_timeout(Duration::from_millis(150))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
+    let file: rescale::files::JobFile = serde_json::from_value(serde_json::json!({
+        "id": "out1", "name": "result.bin", "decryptedSize": 4000
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
 
-    let err = client.jobs().get("aabbcc").await.unwrap_err();
+    let err = client
+        .files()
+        .download(&file)
+        .to_path(dir.path().join("result.bin"))
+        .await
+        .unwrap_err();
 
     assert!(err.is_timeout(), "{err:?}");
-    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // The first attempt and three resumes that each received nothing, then it gave up.
+    assert_eq!(connections.load(Ordering::SeqCst), 4);
+    assert!(!dir.path().join("result.bin").exists());
 }
 
 #[tokio::test]

@@ -186,10 +186,10 @@ impl Download {
             let mut skip = done - start;
             let before = done;
             let outcome = loop {
-                let chunk = match response.chunk().await {
+                let chunk = match transport.next_chunk(&mut response).await {
                     Ok(Some(chunk)) => chunk,
                     Ok(None) => break None,
-                    Err(e) => break Some(Error::transport(e)),
+                    Err(e) => break Some(e),
                 };
                 let fresh = if skip >= chunk.len() as u64 {
                     skip -= chunk.len() as u64;
