@@ -1,13 +1,13 @@
 //! Catalogues: analyses and core types, and checking a job against a core type.
 
-mod support;
+mod common;
 
+use common::{client_at, fixture};
 use futures::TryStreamExt;
 use rescale::Error;
 use rescale::catalog::CoreType;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 use serde_json::{Value, json};
-use support::{client, fixture};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -70,7 +70,7 @@ async fn analyses_stream_across_pages_and_decode() {
         .mount(&server)
         .await;
 
-    let all: Vec<_> = client(&server.uri())
+    let all: Vec<_> = client_at(&server.uri())
         .catalog()
         .analyses()
         .stream()
@@ -116,7 +116,7 @@ async fn analysis_by_code_reads_pages_only_until_found() {
         .expect(2)
         .mount(&server)
         .await;
-    let catalog = client(&server.uri()).catalog();
+    let catalog = client_at(&server.uri()).catalog();
 
     // Found on page 1: page 2 is not read.
     let found = catalog.analysis("abaqus").await.unwrap().unwrap();
@@ -131,7 +131,7 @@ async fn analysis_by_code_reads_pages_only_until_found() {
 async fn core_types_decode_prices_of_both_shapes() {
     let server = MockServer::start().await;
     mount_core_types(&server, 1).await;
-    let all: Vec<_> = client(&server.uri())
+    let all: Vec<_> = client_at(&server.uri())
         .catalog()
         .core_types()
         .stream()
@@ -195,7 +195,7 @@ fn a_job_not_using_the_core_type_is_refused() {
 async fn check_job_reads_the_catalogue_and_names_the_failing_analysis() {
     let server = MockServer::start().await;
     mount_core_types(&server, 3).await;
-    let catalog = client(&server.uri()).catalog();
+    let catalog = client_at(&server.uri()).catalog();
 
     let mut two = job("standard-plus", 8);
     two.job_analyses.push(JobAnalysis::new(

@@ -1,14 +1,14 @@
 //! Files: upload, metadata, download (resume, checksums).
 
-mod support;
+mod common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use common::{client_at, file_object, fixture, header, job_file, sha512_hex, tree};
 use rescale::Error;
 use rescale::files::ProgressKind;
 use serde_json::json;
-use support::{client, file_object, fixture, header, job_file, sha512_hex, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -29,7 +29,7 @@ async fn upload_from_a_path_is_one_multipart_request_with_a_length() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
 
-    let file = client(&server.uri())
+    let file = client_at(&server.uri())
         .files()
         .upload(&input)
         .on_progress(move |e| seen.lock().unwrap().push(e))
@@ -49,7 +49,10 @@ async fn upload_from_a_path_is_one_multipart_request_with_a_length() {
         req.body.len().to_string()
     );
     assert_eq!(header(req, "transfer-encoding"), None);
-    assert_eq!(header(req, "authorization"), Some("Token test-key"));
+    assert_eq!(
+        header(req, "authorization"),
+        Some(format!("Token {}", common::KEY).as_str())
+    );
     let body = String::from_utf8_lossy(&req.body);
     assert!(
         body.contains(r#"Content-Disposition: form-data; name="file"; filename="model.inp""#),
@@ -75,7 +78,7 @@ async fn upload_from_a_reader_sends_exactly_its_length() {
         .await;
     let data: &'static [u8] = b"0123456789-and-more-that-is-not-sent";
 
-    client(&server.uri())
+    client_at(&server.uri())
         .files()
         .upload_reader("numbers.txt", data, 10)
         .await
@@ -92,7 +95,7 @@ async fn upload_from_a_reader_sends_exactly_its_length() {
 #[tokio::test]
 async fn upload_of_a_missing_path_names_it_and_sends_nothing() {
     let server = MockServer::start().await;
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .files()
         .upload("/no/such/dir/input.dat")
         .await
@@ -113,7 +116,11 @@ async fn file_metadata_by_id() {
         .expect(1)
         .mount(&server)
         .await;
-    let file = client(&server.uri()).files().get("WvNKdb").await.unwrap();
+    let file = client_at(&server.uri())
+        .files()
+        .get("WvNKdb")
+        .await
+        .unwrap();
     assert_eq!(file.name, "Crash_input.pc.gz");
     assert_eq!(file.decrypted_size, Some(56425931));
     assert_eq!(
@@ -136,7 +143,7 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
     let target = dir.path().join("sub/result.txt");
     let file = job_file(&file_object("out1", "result.txt", &content));
 
-    let size = client(&server.uri())
+    let size = client_at(&server.uri())
         .files()
         .download(&file)
         .to_path(&target)
@@ -156,7 +163,10 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
         );
     }
     let req = &server.received_requests().await.unwrap()[0];
-    assert_eq!(header(req, "authorization"), Some("Token test-key"));
+    assert_eq!(
+        header(req, "authorization"),
+        Some(format!("Token {}", common::KEY).as_str())
+    );
     assert_eq!(header(req, "range"), None);
 }
 
@@ -173,7 +183,7 @@ async fn download_to_a_writer_checks_the_md5_when_there_is_no_sha512() {
     let mut value = file_object("f5", "hello.txt", &content);
     value["fileChecksums"] = json!([]);
     value["md5"] = json!("5d41402abc4b2a76b9719d911017c592"); // md5("hello")
-    let files = client(&server.uri()).files();
+    let files = client_at(&server.uri()).files();
 
     let mut out = Vec::new();
     let size = files
@@ -210,7 +220,7 @@ async fn checksum_mismatch_leaves_no_file_at_the_target() {
     let target = dir.path().join("result.dat");
     let file = job_file(&file_object("bad", "result.dat", &promised));
 
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .files()
         .download(&file)
         .to_path(&target)
@@ -311,7 +321,7 @@ async fn a_download_dropped_halfway_resumes_with_range_and_matches_its_sha512() 
     let kinds = Arc::new(Mutex::new(Vec::new()));
     let seen = kinds.clone();
 
-    let size = client(&base)
+    let size = client_at(&base)
         .files()
         .download(&file)
         .on_progress(move |e| seen.lock().unwrap().push(e.kind))
@@ -362,7 +372,7 @@ async fn a_server_that_ignores_range_is_read_from_where_the_download_stopped() {
     let mut out = Vec::new();
     let file = job_file(&file_object("r", "abc.txt", &content));
 
-    client(&server.uri())
+    client_at(&server.uri())
         .files()
         .download(&file)
         .to_writer(&mut out)

@@ -1,12 +1,12 @@
 //! Every output of a job into a directory: pages, relative paths, re-runs, unsafe paths.
 
-mod support;
+mod common;
 
 use std::sync::{Arc, Mutex};
 
+use common::{client_at, file_object, tree};
 use rescale::Error;
 use serde_json::{Value, json};
-use support::{client, file_object, tree};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -71,7 +71,7 @@ async fn every_output_lands_at_its_relative_path() {
     let total = Arc::new(Mutex::new(0u64));
     let sum = total.clone();
 
-    let report = client(&server.uri())
+    let report = client_at(&server.uri())
         .files()
         .download_outputs("OsKBd", dir.path())
         .concurrency(2)
@@ -116,7 +116,7 @@ async fn a_rerun_downloads_only_what_is_missing_or_wrong() {
     let second = dir.path().join(files[1].1);
     std::fs::write(&second, vec![b'x'; files[1].2.len()]).unwrap();
 
-    let report = client(&server.uri())
+    let report = client_at(&server.uri())
         .files()
         .download_outputs("OsKBd", dir.path())
         .await
@@ -144,7 +144,7 @@ async fn assert_unsafe_path_writes_nothing(bad: &str) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("out");
 
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .files()
         .download_outputs("J", &dir)
         .await
@@ -176,7 +176,7 @@ async fn a_windows_drive_path_writes_nothing() {
 #[tokio::test]
 async fn zero_concurrency_is_refused_before_any_request() {
     let server = MockServer::start().await;
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .files()
         .download_outputs("J", "unused")
         .concurrency(0)
@@ -199,7 +199,7 @@ async fn a_link_inside_the_directory_is_not_followed_outside() {
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
 
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .files()
         .download_outputs("J", &dir)
         .await

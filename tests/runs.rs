@@ -1,12 +1,12 @@
 //! Runs of a job: list (paginated), one run, one run's files.
 
-mod support;
+mod common;
 
+use common::{client_at, fixture};
 use futures::TryStreamExt;
 use rescale::Error;
 use rescale::jobs::RunType;
 use serde_json::json;
-use support::{client, fixture};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -34,7 +34,7 @@ async fn runs_decode_with_type_and_variables_across_pages() {
         .mount(&server)
         .await;
 
-    let runs: Vec<_> = client(&server.uri())
+    let runs: Vec<_> = client_at(&server.uri())
         .jobs()
         .runs("XXXXXX")
         .page_size(2)
@@ -81,7 +81,7 @@ async fn one_run_and_its_files() {
         .expect(1)
         .mount(&server)
         .await;
-    let jobs = client(&server.uri()).jobs();
+    let jobs = client_at(&server.uri()).jobs();
 
     let run = jobs.run("OsKBd", "2").await.unwrap();
     assert_eq!(run.id, "2");
@@ -104,7 +104,7 @@ async fn run_ids_are_escaped_and_blank_ones_refused() {
         .expect(1)
         .mount(&server)
         .await;
-    let jobs = client(&server.uri()).jobs();
+    let jobs = client_at(&server.uri()).jobs();
 
     let err = jobs.run("OsKBd", "a/b").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");

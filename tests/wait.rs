@@ -1,14 +1,14 @@
 //! Waiting for jobs: outcome rules, watching statuses, tolerance, cluster stop.
 
-mod support;
+mod common;
 
 use std::time::Duration;
 
+use common::{client_at, client_without_retries, fixture};
 use futures::TryStreamExt;
 use rescale::jobs::{ClusterStatus, JobStatus, JobStatusEntry};
 use rescale::{Error, JobOutcome};
 use serde_json::{Value, json};
-use support::{client, client_without_retries, fixture};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -64,7 +64,7 @@ async fn outcome_of(oldest_first: &[(&str, Option<&str>)]) -> JobOutcome {
         vec![ok(history(oldest_first))],
     )
     .await;
-    client(&server.uri())
+    client_at(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -93,7 +93,10 @@ async fn watch_yields_each_new_entry_once_oldest_first_until_final() {
     )
     .await;
 
-    let watch = client(&server.uri()).jobs().watch("J1").poll_interval(POLL);
+    let watch = client_at(&server.uri())
+        .jobs()
+        .watch("J1")
+        .poll_interval(POLL);
     fn send_static<T: Send + 'static>(t: T) -> T {
         t
     }
@@ -198,7 +201,7 @@ async fn an_unknown_status_never_ends_the_wait() {
     )
     .await;
 
-    let outcome = client(&server.uri())
+    let outcome = client_at(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -263,7 +266,7 @@ async fn a_permanent_error_ends_the_wait_at_once() {
         vec![ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}))],
     )
     .await;
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -282,7 +285,7 @@ async fn the_overall_timeout_ends_the_wait_with_a_timeout_error() {
         vec![ok(history(&[("Executing", None)]))],
     )
     .await;
-    let err = client(&server.uri())
+    let err = client_at(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL)
@@ -305,7 +308,7 @@ async fn dropping_the_wait_stops_polling() {
         vec![ok(history(&[("Executing", None)]))],
     )
     .await;
-    let wait = client(&server.uri())
+    let wait = client_at(&server.uri())
         .jobs()
         .wait_for_completion("J1")
         .poll_interval(POLL);
@@ -339,7 +342,7 @@ async fn the_cluster_waiter_treats_404_as_not_started_and_returns_when_stopped()
     )
     .await;
 
-    let entry = client(&server.uri())
+    let entry = client_at(&server.uri())
         .jobs()
         .wait_for_cluster_stop("J1")
         .poll_interval(POLL)
