@@ -40,15 +40,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .wait_for_completion(&job.id)
         .poll_interval(connection.poll_interval)
         .await?;
-    println!(
-        "finished: {} ({})",
-        if outcome.is_success() {
-            "succeeded"
-        } else {
-            "did not succeed"
-        },
-        outcome.reason().unwrap_or("no reason given")
-    );
+    let said = outcome.status().status_reason.as_deref().unwrap_or("");
+    match outcome.reason() {
+        None => println!("succeeded: {said}"),
+        Some(why) => println!("did not succeed: {why}"),
+    }
 
     // 4. List the outputs, across every page.
     let outputs: Vec<_> = jobs.files(&job.id).stream().try_collect().await?;
@@ -61,9 +57,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Download them all, checked against their checksums.
-    let dir = std::env::temp_dir()
-        .join("rescale-quickstart")
-        .join(job.id.as_str());
+    let dir = tempfile::Builder::new()
+        .prefix("rescale-quickstart-")
+        .tempdir()?
+        .keep();
     let report = connection
         .client
         .files()
