@@ -386,3 +386,44 @@ impl JobVariable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_type_decodes_both_shapes_and_encodes_the_code() {
+        let h: Hardware = serde_json::from_value(serde_json::json!({
+            "coreType": {"code": "emerald", "name": "Emerald"}, "coresPerSlot": 2.0
+        }))
+        .unwrap();
+        assert_eq!(h.core_type_code(), "emerald");
+        assert_eq!(h.cores_per_slot, 2);
+        assert_eq!(
+            serde_json::to_value(&h).unwrap(),
+            serde_json::json!({"coreType": "emerald", "coresPerSlot": 2})
+        );
+        let h: Hardware =
+            serde_json::from_value(serde_json::json!({"coreType": "standard-plus"})).unwrap();
+        assert_eq!(h.core_type_code(), "standard-plus");
+    }
+
+    #[test]
+    fn generator_type_accepts_both_spellings_and_empty() {
+        let v: JobVariable = serde_json::from_value(serde_json::json!({
+            "name": "x", "variableType": "Design", "variableGeneratorType": "FixedRange",
+            "valueGeneratorSettings": {"minvalue": 1, "maxvalue": 5, "increment": 1}
+        }))
+        .unwrap();
+        assert_eq!(v.value_generator_type, Some(ValueGeneratorType::FixedRange));
+        let v: JobVariable = serde_json::from_value(serde_json::json!({
+            "name": "x", "variableType": "Param", "valueGeneratorType": ""
+        }))
+        .unwrap();
+        assert_eq!(
+            v.value_generator_type,
+            Some(ValueGeneratorType::Unspecified)
+        );
+        assert_eq!(serde_json::to_value(&v).unwrap()["valueGeneratorType"], "");
+    }
+}

@@ -486,75 +486,7 @@ pub struct ShareResult {
 #[cfg(test)]
 mod tests {
     use super::super::analysis::*;
-    use super::super::status::*;
     use super::*;
-
-    #[test]
-    fn status_spellings_decode_to_one_value() {
-        for text in [
-            "Waiting for Queue",
-            "WAITING_FOR_QUEUE",
-            "waiting for queue",
-        ] {
-            let s: JobStatus = serde_json::from_value(Value::from(text)).unwrap();
-            assert_eq!(s, JobStatus::WaitingForQueue);
-        }
-        let s: JobStatus = serde_json::from_value(Value::from("FORCE_STOP")).unwrap();
-        assert_eq!(s, JobStatus::ForceStop);
-        assert_eq!(s.api_name(), "FORCE_STOP");
-        assert_eq!(
-            serde_json::to_value(JobStatus::WaitingForQueue).unwrap(),
-            "Waiting for Queue"
-        );
-    }
-
-    #[test]
-    fn unknown_status_keeps_its_text() {
-        let s: JobStatus = serde_json::from_value(Value::from("Force Stopped")).unwrap();
-        assert_eq!(s, JobStatus::Other("Force Stopped".into()));
-        assert!(!s.is_final());
-        assert_eq!(serde_json::to_value(&s).unwrap(), "Force Stopped");
-        let c: ClusterStatus = serde_json::from_value(Value::from("Exploded")).unwrap();
-        assert_eq!(c, ClusterStatus::Other("Exploded".into()));
-        let u: ClusterStatus = serde_json::from_value(Value::from("Unknown")).unwrap();
-        assert_eq!(u, ClusterStatus::Unknown);
-    }
-
-    #[test]
-    fn core_type_decodes_both_shapes_and_encodes_the_code() {
-        let h: Hardware = serde_json::from_value(serde_json::json!({
-            "coreType": {"code": "emerald", "name": "Emerald"}, "coresPerSlot": 2.0
-        }))
-        .unwrap();
-        assert_eq!(h.core_type_code(), "emerald");
-        assert_eq!(h.cores_per_slot, 2);
-        assert_eq!(
-            serde_json::to_value(&h).unwrap(),
-            serde_json::json!({"coreType": "emerald", "coresPerSlot": 2})
-        );
-        let h: Hardware =
-            serde_json::from_value(serde_json::json!({"coreType": "standard-plus"})).unwrap();
-        assert_eq!(h.core_type_code(), "standard-plus");
-    }
-
-    #[test]
-    fn generator_type_accepts_both_spellings_and_empty() {
-        let v: JobVariable = serde_json::from_value(serde_json::json!({
-            "name": "x", "variableType": "Design", "variableGeneratorType": "FixedRange",
-            "valueGeneratorSettings": {"minvalue": 1, "maxvalue": 5, "increment": 1}
-        }))
-        .unwrap();
-        assert_eq!(v.value_generator_type, Some(ValueGeneratorType::FixedRange));
-        let v: JobVariable = serde_json::from_value(serde_json::json!({
-            "name": "x", "variableType": "Param", "valueGeneratorType": ""
-        }))
-        .unwrap();
-        assert_eq!(
-            v.value_generator_type,
-            Some(ValueGeneratorType::Unspecified)
-        );
-        assert_eq!(serde_json::to_value(&v).unwrap()["valueGeneratorType"], "");
-    }
 
     #[test]
     fn validation_names_the_field() {

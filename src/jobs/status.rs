@@ -138,3 +138,39 @@ pub struct StatusEntry<S> {
 pub type JobStatusEntry = StatusEntry<JobStatus>;
 /// An entry of a job's cluster status history.
 pub type ClusterStatusEntry = StatusEntry<ClusterStatus>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_spellings_decode_to_one_value() {
+        for text in [
+            "Waiting for Queue",
+            "WAITING_FOR_QUEUE",
+            "waiting for queue",
+        ] {
+            let s: JobStatus = serde_json::from_value(Value::from(text)).unwrap();
+            assert_eq!(s, JobStatus::WaitingForQueue);
+        }
+        let s: JobStatus = serde_json::from_value(Value::from("FORCE_STOP")).unwrap();
+        assert_eq!(s, JobStatus::ForceStop);
+        assert_eq!(s.api_name(), "FORCE_STOP");
+        assert_eq!(
+            serde_json::to_value(JobStatus::WaitingForQueue).unwrap(),
+            "Waiting for Queue"
+        );
+    }
+
+    #[test]
+    fn unknown_status_keeps_its_text() {
+        let s: JobStatus = serde_json::from_value(Value::from("Force Stopped")).unwrap();
+        assert_eq!(s, JobStatus::Other("Force Stopped".into()));
+        assert!(!s.is_final());
+        assert_eq!(serde_json::to_value(&s).unwrap(), "Force Stopped");
+        let c: ClusterStatus = serde_json::from_value(Value::from("Exploded")).unwrap();
+        assert_eq!(c, ClusterStatus::Other("Exploded".into()));
+        let u: ClusterStatus = serde_json::from_value(Value::from("Unknown")).unwrap();
+        assert_eq!(u, ClusterStatus::Unknown);
+    }
+}

@@ -5,23 +5,23 @@
 //! may be repeated) and hand it here; nothing else in the crate talks to reqwest.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{
-    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
-};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
+mod request;
+
+pub(crate) use request::{ApiRequest, Body, FormFactory, Idempotency};
+
 use crate::error::{ApiError, Error, Result, snippet};
-use crate::jobs::JobId;
 use crate::retry::{Next, RetryPolicy, next_step};
 use crate::throttle::{Scope, Throttle};
 
@@ -33,124 +33,6 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a body may go without a single byte arriving.
 pub(crate) const DEFAULT_READ_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Makes the multipart form of an upload, once per attempt. `None` when the body cannot
-/// be made again (a reader that was already consumed).
-pub(crate) type FormFactory = Arc<dyn Fn() -> Option<reqwest::multipart::Form> + Send + Sync>;
-
-/// What a request carries.
-#[derive(Clone, Default)]
-pub(crate) enum Body {
-    /// No body.
-    #[default]
-    Empty,
-    /// A JSON document, already encoded.
-    Json(Bytes),
-    /// A multipart upload of known length, made anew for each attempt.
-    Multipart(FormFactory),
-}
-
-impl std::fmt::Debug for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Body::Empty => f.write_str("Empty"),
-            Body::Json(b) => write!(f, "Json({} bytes)", b.len()),
-            Body::Multipart(_) => f.write_str("Multipart"),
-        }
-    }
-}
-
-/// Whether sending a request twice can do something twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// Reads, replacements, deletions and stop: the same effect however often sent.
-    Idempotent,
-    /// Create and submit: a second copy can start a second billed job.
-    NotIdempotent,
-}
-
-/// A request as a resource module describes it.
-#[derive(Debug, Clone)]
-pub(crate) struct ApiRequest {
-    pub(crate) method: Method,
-    pub(crate) url: Url,
-    pub(crate) body: Body,
-    pub(crate) idempotency: Idempotency,
-    pub(crate) headers: HeaderMap,
-    /// What the call does, in the user's words (`submit job`), for errors.
-    pub(crate) operation: Option<&'static str>,
-    /// The job the call is about, carried into an [`Error::OutcomeUnknown`].
-    pub(crate) job_id: Option<JobId>,
-}
-
-impl ApiRequest {
-    pub(crate) fn new(method: Method, url: Url) -> Self {
-        let idempotency = if method == Method::POST || method == Method::PATCH {
-            Idempotency::NotIdempotent
-        } else {
-            Idempotency::Idempotent
-        };
-        ApiRequest {
-            method,
-            url,
-            body: Body::Empty,
-            idempotency,
-            headers: HeaderMap::new(),
-            operation: None,
-            job_id: None,
-        }
-    }
-
-    pub(crate) fn get(url: Url) -> Self {
-        Self::new(Method::GET, url)
-    }
-
-    /// Adds a query parameter.
-    pub(crate) fn query(mut self, key: &str, value: &str) -> Self {
-        self.url.query_pairs_mut().append_pair(key, value);
-        self
-    }
-
-    /// Sets a JSON body. Serialising a model cannot fail for the crate's own types; any
-    /// failure is reported as invalid input rather than a panic.
-    pub(crate) fn json<B: serde::Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid("body", format!("could not be encoded as JSON: {e}")))?;
-        self.body = Body::Json(Bytes::from(bytes));
-        Ok(self)
-    }
-
-    /// Adds a header (e.g. `Range`).
-    pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
-        self
-    }
-
-    /// Marks a request that is safe to repeat even though its method is POST (stop, share).
-    pub(crate) fn idempotent(mut self) -> Self {
-        self.idempotency = Idempotency::Idempotent;
-        self
-    }
-
-    /// Names the call (`create job`) for the error of an unknown outcome.
-    pub(crate) fn operation(mut self, name: &'static str) -> Self {
-        self.operation = Some(name);
-        self
-    }
-
-    /// The job the call is about, so that an unknown outcome can say which job to check.
-    pub(crate) fn job(mut self, id: &str) -> Self {
-        self.job_id = Some(JobId::new(id));
-        self
-    }
-
-    fn operation_name(&self) -> String {
-        match self.operation {
-            Some(name) => name.to_owned(),
-            None => format!("{} {}", self.method, self.url.path()),
-        }
-    }
-}
 
 /// How the transport behaves: set on the [`ClientBuilder`](crate::ClientBuilder).
 pub(crate) struct Settings {

@@ -1,0 +1,130 @@
+//! A request as a resource module describes it: method, URL, body, and whether sending
+//! it twice could do something twice.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::jobs::JobId;
+
+/// Makes the multipart form of an upload, once per attempt. `None` when the body cannot
+/// be made again (a reader that was already consumed).
+pub(crate) type FormFactory = Arc<dyn Fn() -> Option<reqwest::multipart::Form> + Send + Sync>;
+
+/// What a request carries.
+#[derive(Clone, Default)]
+pub(crate) enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// A JSON document, already encoded.
+    Json(Bytes),
+    /// A multipart upload of known length, made anew for each attempt.
+    Multipart(FormFactory),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(b) => write!(f, "Json({} bytes)", b.len()),
+            Body::Multipart(_) => f.write_str("Multipart"),
+        }
+    }
+}
+
+/// Whether sending a request twice can do something twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Reads, replacements, deletions and stop: the same effect however often sent.
+    Idempotent,
+    /// Create and submit: a second copy can start a second billed job.
+    NotIdempotent,
+}
+
+/// A request as a resource module describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiRequest {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Body,
+    pub(crate) idempotency: Idempotency,
+    pub(crate) headers: HeaderMap,
+    /// What the call does, in the user's words (`submit job`), for errors.
+    pub(crate) operation: Option<&'static str>,
+    /// The job the call is about, carried into an [`Error::OutcomeUnknown`].
+    pub(crate) job_id: Option<JobId>,
+}
+
+impl ApiRequest {
+    pub(crate) fn new(method: Method, url: Url) -> Self {
+        let idempotency = if method == Method::POST || method == Method::PATCH {
+            Idempotency::NotIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        ApiRequest {
+            method,
+            url,
+            body: Body::Empty,
+            idempotency,
+            headers: HeaderMap::new(),
+            operation: None,
+            job_id: None,
+        }
+    }
+
+    pub(crate) fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// Adds a query parameter.
+    pub(crate) fn query(mut self, key: &str, value: &str) -> Self {
+        self.url.query_pairs_mut().append_pair(key, value);
+        self
+    }
+
+    /// Sets a JSON body. Serialising a model cannot fail for the crate's own types; any
+    /// failure is reported as invalid input rather than a panic.
+    pub(crate) fn json<B: serde::Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid("body", format!("could not be encoded as JSON: {e}")))?;
+        self.body = Body::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Adds a header (e.g. `Range`).
+    pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Marks a request that is safe to repeat even though its method is POST (stop, share).
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    /// Names the call (`create job`) for the error of an unknown outcome.
+    pub(crate) fn operation(mut self, name: &'static str) -> Self {
+        self.operation = Some(name);
+        self
+    }
+
+    /// The job the call is about, so that an unknown outcome can say which job to check.
+    pub(crate) fn job(mut self, id: &str) -> Self {
+        self.job_id = Some(JobId::new(id));
+        self
+    }
+
+    pub(super) fn operation_name(&self) -> String {
+        match self.operation {
+            Some(name) => name.to_owned(),
+            None => format!("{} {}", self.method, self.url.path()),
+        }
+    }
+}
