@@ -2,24 +2,21 @@
 //! foreign links and redirects. Every test checks how many requests the server saw and
 //! what the caller got; none may send a second create or submit, or leak the key.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{example_job, fixture, requests};
 use futures::TryStreamExt;
-use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 use rescale::{Client, ClientBuilder, Error, RateLimit, RetryPolicy, ThrottleConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "hostile-suite-key-5f2d9a";
-
-fn fixture(name: &str) -> serde_json::Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// Fast retries, no client-side throttle: only what the test sets is in play.
 fn builder(uri: &str) -> ClientBuilder {
@@ -37,24 +34,6 @@ fn builder(uri: &str) -> ClientBuilder {
 
 fn client(uri: &str) -> Client {
     builder(uri).build().unwrap()
-}
-
-fn new_job() -> NewJob {
-    NewJob::new(
-        "Example",
-        vec![
-            JobAnalysis::new(
-                "user_included",
-                "echo hi",
-                Hardware::new("standard-plus", 1),
-            )
-            .version("0"),
-        ],
-    )
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap_or_default()
 }
 
 /// An address that refuses connections: a socket bound but not listening, which also keeps
@@ -117,7 +96,7 @@ async fn create_is_retried_after_429_with_retry_after_seconds() {
 
     let job = client(&server.uri())
         .jobs()
-        .create(&new_job())
+        .create(&example_job())
         .await
         .unwrap();
 
@@ -294,7 +273,7 @@ async fn create_answered_500_is_sent_once_and_its_outcome_is_unknown() {
 
     let err = client(&server.uri())
         .jobs()
-        .create(&new_job())
+        .create(&example_job())
         .await
         .unwrap_err();
 
@@ -423,7 +402,11 @@ async fn a_connection_closed_halfway_through_a_body_is_retried_for_a_read() {
 async fn a_create_whose_answer_is_cut_is_not_sent_again() {
     let (uri, connections) = raw_server(HALF_A_BODY, false).await;
 
-    let err = client(&uri).jobs().create(&new_job()).await.unwrap_err();
+    let err = client(&uri)
+        .jobs()
+        .create(&example_job())
+        .await
+        .unwrap_err();
 
     assert!(err.is_outcome_unknown(), "{err:?}");
     assert_eq!(connections.load(Ordering::SeqCst), 1);
@@ -644,7 +627,7 @@ async fn create_is_retried_when_the_connection_is_refused() {
 
     let err = client(&refused)
         .jobs()
-        .create(&new_job())
+        .create(&example_job())
         .await
         .unwrap_err();
 
@@ -781,7 +764,7 @@ async fn the_key_appears_in_no_error_and_no_log() {
     let jobs = client.jobs();
     // The 429 pauses every job read for an hour, so it comes last.
     let mut errors: Vec<Error> = vec![
-        jobs.create(&new_job()).await.unwrap_err(),
+        jobs.create(&example_job()).await.unwrap_err(),
         jobs.submit("slow").await.unwrap_err(),
         jobs.get("bad").await.unwrap_err(),
         jobs.get("gone").await.unwrap_err(),
@@ -879,7 +862,7 @@ async fn a_created_job_whose_answer_does_not_decode_is_reported_as_outcome_unkno
 
     let err = client(&server.uri())
         .jobs()
-        .create(&new_job())
+        .create(&example_job())
         .await
         .unwrap_err();
 

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use futures::TryStreamExt;
 use rescale::JobId;
-use rescale::jobs::{ClusterStatus, Hardware, JobAnalysis, JobPatch, JobState, JobStatus, NewJob};
+use rescale::jobs::{ClusterStatus, JobPatch, JobState, JobStatus};
 use serde_json::json;
 use wiremock::matchers::{body_json, header as header_is, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -13,20 +13,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// An id that is not URL-safe, and how it must arrive: one escaped path segment.
 const ODD_ID: &str = "a/b c";
 const ODD_ID_ENCODED: &str = "a%2Fb%20c";
-
-fn example_job() -> NewJob {
-    NewJob::new(
-        "Example Job",
-        vec![
-            JobAnalysis::new(
-                "user_included",
-                "echo \"Hello world\"",
-                Hardware::new("standard-plus", 1),
-            )
-            .version("0"),
-        ],
-    )
-}
 
 #[tokio::test]
 async fn list_sends_page_size_and_filters_and_decodes_summaries() {

@@ -1,21 +1,16 @@
 //! Page prefetch: the list stream asks for the next page while the caller works through
 //! the current one, no further ahead than told, and keeps the order of items and errors.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{KEY, client, requests};
 use futures::{StreamExt, TryStreamExt};
 use rescale::{Client, Error};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .token("prefetch-key")
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .build()
-        .unwrap()
-}
 
 fn summary(id: &str) -> Value {
     json!({"id": id, "name": format!("job {id}"), "jobStatus": {"content": "Completed"}})
@@ -50,10 +45,6 @@ async fn mount_pages(server: &MockServer, last: u32) {
             .mount(server)
             .await;
     }
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap()
 }
 
 /// Polls until the server has seen `n` requests; gives up after a few seconds.
@@ -98,7 +89,7 @@ async fn by_default_the_next_page_is_requested_before_the_caller_asks() {
     assert_eq!(page_param(&seen[1]).as_deref(), Some("2"));
     assert_eq!(
         seen[1].headers.get("authorization").unwrap(),
-        "Token prefetch-key"
+        format!("Token {KEY}").as_str()
     );
 
     let rest: Vec<String> = jobs

@@ -20,6 +20,22 @@ pub const PREFIX: &str = "/api/v2";
 /// The User-Agent every request must carry.
 pub const USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG_VERSION"));
 
+/// The job of `tests/fixtures/job_create_request.json`: one analysis, one core.
+pub fn example_job() -> rescale::jobs::NewJob {
+    use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+    NewJob::new(
+        "Example Job",
+        vec![
+            JobAnalysis::new(
+                "user_included",
+                "echo \"Hello world\"",
+                Hardware::new("standard-plus", 1),
+            )
+            .version("0"),
+        ],
+    )
+}
+
 /// A client for `server`, with key [`KEY`] and base URL `<server>/api/v2/`.
 pub fn client(server: &MockServer) -> Client {
     client_with_key(server, KEY)
