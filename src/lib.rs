@@ -70,3 +70,8 @@ pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
 pub use throttle::{RateLimit, ThrottleConfig};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -214,3 +214,8 @@ impl std::fmt::Debug for FakeRescale {
             .finish_non_exhaustive()
     }
 }
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
