@@ -97,11 +97,6 @@ impl Jobs {
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
-    /// The output files of a job; filter by name with [`search`](ListRequest::search).
-    pub fn files(&self, id: impl AsRef<str>) -> ListRequest<JobFile> {
-        ListRequest::new(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
-    }
-
     /// Creates a job (saved, not started). Checked with [`NewJob::validate`] first:
     /// invalid input is an error and nothing is sent.
     pub async fn create(&self, job: &NewJob) -> Result<Job> {
@@ -120,6 +115,11 @@ impl Jobs {
             .operation("submit job")
             .job(id.as_ref());
         self.client.transport.empty(req).await
+    }
+
+    /// The output files of a job; filter by name with [`search`](ListRequest::search).
+    pub fn files(&self, id: impl AsRef<str>) -> ListRequest<JobFile> {
+        ListRequest::new(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
     }
 
     /// Replaces a job's whole definition (PUT). Takes a [`NewJob`] or a [`Job`] read with
@@ -141,26 +141,6 @@ impl Jobs {
             .job(id.as_ref())
             .json(patch)?;
         self.client.transport.json(req).await
-    }
-
-    /// Deletes a job, keeping its input files. The service refuses (400) while the job's
-    /// cluster is still running: wait for the cluster to stop first.
-    ///
-    /// A delete is retried after a lost answer; when the lost attempt had already deleted
-    /// the job, the retry answers 404, so `is_not_found()` here means the job is gone.
-    pub async fn delete(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url(id.as_ref(), &[])?;
-        self.client
-            .transport
-            .empty(ApiRequest::new(Method::DELETE, url))
-            .await
-    }
-
-    /// Deletes a job and its input files (`deleteInputFiles=True`).
-    pub async fn delete_with_input_files(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url(id.as_ref(), &[])?;
-        let req = ApiRequest::new(Method::DELETE, url).query("deleteInputFiles", "True");
-        self.client.transport.empty(req).await
     }
 
     /// Asks the service to stop a job. Asynchronous: the job passes through `Stopping`
@@ -208,6 +188,26 @@ impl Jobs {
             self.client.clone(),
             self.job_url(id.as_ref(), &["cluster_statuses"]),
         )
+    }
+
+    /// Deletes a job, keeping its input files. The service refuses (400) while the job's
+    /// cluster is still running: wait for the cluster to stop first.
+    ///
+    /// A delete is retried after a lost answer; when the lost attempt had already deleted
+    /// the job, the retry answers 404, so `is_not_found()` here means the job is gone.
+    pub async fn delete(&self, id: impl AsRef<str>) -> Result<()> {
+        let url = self.job_url(id.as_ref(), &[])?;
+        self.client
+            .transport
+            .empty(ApiRequest::new(Method::DELETE, url))
+            .await
+    }
+
+    /// Deletes a job and its input files (`deleteInputFiles=True`).
+    pub async fn delete_with_input_files(&self, id: impl AsRef<str>) -> Result<()> {
+        let url = self.job_url(id.as_ref(), &[])?;
+        let req = ApiRequest::new(Method::DELETE, url).query("deleteInputFiles", "True");
+        self.client.transport.empty(req).await
     }
 }
 
