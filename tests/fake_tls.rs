@@ -19,7 +19,9 @@ async fn https_fake() -> FakeRescale {
 
 /// A client that trusts the fake's certificate, as a user trusts a private CA.
 fn trusting_client(fake: &FakeRescale) -> Client {
-    let pem = fake.certificate_pem().expect("an HTTPS fake has a certificate");
+    let pem = fake
+        .certificate_pem()
+        .expect("an HTTPS fake has a certificate");
     let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).expect("valid PEM");
     let http = reqwest::Client::builder()
         .add_root_certificate(certificate)
@@ -42,7 +44,14 @@ async fn a_job_runs_over_https_with_the_fakes_certificate_trusted() {
 
     let new = NewJob::new(
         "over tls",
-        vec![JobAnalysis::new("user_included", "echo tls", Hardware::new("standard-plus", 1)).version("0")],
+        vec![
+            JobAnalysis::new(
+                "user_included",
+                "echo tls",
+                Hardware::new("standard-plus", 1),
+            )
+            .version("0"),
+        ],
     );
     let job = jobs.create(&new).await.expect("create over HTTPS");
     jobs.submit(&job.id).await.expect("submit over HTTPS");
@@ -51,7 +60,10 @@ async fn a_job_runs_over_https_with_the_fakes_certificate_trusted() {
         .poll_interval(Duration::from_millis(5))
         .await
         .expect("wait over HTTPS");
-    assert!(matches!(outcome, JobOutcome::Succeeded { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, JobOutcome::Succeeded { .. }),
+        "{outcome:?}"
+    );
 
     // Downloads follow the files' https `downloadUrl`s.
     let dir = tempfile::tempdir().unwrap();
@@ -87,6 +99,9 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused_before_any_requ
         .page(1)
         .await
         .expect_err("an unknown certificate is refused");
-    assert!(err.status().is_none(), "a TLS failure, not an HTTP answer: {err}");
+    assert!(
+        err.status().is_none(),
+        "a TLS failure, not an HTTP answer: {err}"
+    );
     assert!(fake.requests().is_empty(), "no request got through");
 }

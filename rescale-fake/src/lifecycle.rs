@@ -147,9 +147,21 @@ impl Timeline {
 
 /// Every status and reason a history can hold, to read a saved one back.
 const NAMES: &[&str] = &[
-    "Pending", "Waiting for Queue", "Queued", "Started", "Validated", EXECUTING, "Stopping",
-    COMPLETED, "Not Started", "Starting", "Stop Requested", STOPPED, "Completed successfully",
-    "A run failed", "User Terminated",
+    "Pending",
+    "Waiting for Queue",
+    "Queued",
+    "Started",
+    "Validated",
+    EXECUTING,
+    "Stopping",
+    COMPLETED,
+    "Not Started",
+    "Starting",
+    "Stop Requested",
+    STOPPED,
+    "Completed successfully",
+    "A run failed",
+    "User Terminated",
 ];
 
 /// The `'static` spelling of a saved status or reason; `None` for an unknown one.

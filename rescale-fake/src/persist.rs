@@ -209,8 +209,8 @@ pub fn load(path: &Path) -> io::Result<Option<Saved>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let saved: Saved = serde_json::from_slice(&bytes)
-        .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    let saved: Saved =
+        serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
     if saved.version != VERSION {
         return Err(invalid(format!(
             "{}: state version {} (this fake reads {VERSION})",

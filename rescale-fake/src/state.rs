@@ -329,8 +329,16 @@ impl Shared {
             let (rel, data, seed) = match i {
                 0 => ("stdout.txt".to_owned(), Bytes::from(stdout.clone()), None),
                 1 => ("output/log.txt".to_owned(), Bytes::from(log.clone()), None),
-                2 => ("results/data.bin".to_owned(), self.large_output().0, Some(LARGE_SEED)),
-                3 => ("results/summary.csv".to_owned(), Bytes::from_static(SUMMARY), None),
+                2 => (
+                    "results/data.bin".to_owned(),
+                    self.large_output().0,
+                    Some(LARGE_SEED),
+                ),
+                3 => (
+                    "results/summary.csv".to_owned(),
+                    Bytes::from_static(SUMMARY),
+                    None,
+                ),
                 n => {
                     let text = format!("part {n} of job {job_id}\n");
                     (format!("results/part_{n:04}.txt"), Bytes::from(text), None)

@@ -64,7 +64,10 @@ async fn shutdown_answers_the_request_in_flight_then_refuses_connections() {
         tokio::task::yield_now().await;
     }
     api.fake.shutdown().await;
-    let resp = in_flight.await.unwrap().expect("the request in flight is answered");
+    let resp = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
     assert_eq!(resp.status(), 200);
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),

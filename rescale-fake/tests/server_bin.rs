@@ -78,7 +78,11 @@ impl Server {
     }
 
     async fn bytes(&self, rel: &str) -> Vec<u8> {
-        let resp = self.request(reqwest::Method::GET, rel).send().await.unwrap();
+        let resp = self
+            .request(reqwest::Method::GET, rel)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
         resp.bytes().await.unwrap().to_vec()
     }
@@ -136,9 +140,16 @@ async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
         "1000",
     ];
     let server = Server::start(&args).await;
-    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     assert!(server.url.ends_with("/api/v2/"), "{}", server.url);
-    assert!(!server.url.contains(":0/"), "--port 0 prints the port it got");
+    assert!(
+        !server.url.contains(":0/"),
+        "--port 0 prints the port it got"
+    );
     assert_eq!(server.key.len(), 40);
 
     // Seeded jobs to list; the key is required.
@@ -148,7 +159,11 @@ async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
     let anonymous = reqwest::get(format!("{}jobs/", server.url)).await.unwrap();
     assert_eq!(anonymous.status(), 401);
     let seeded = page["results"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(outputs(&server, &seeded).await.len(), 4, "seeded jobs have outputs");
+    assert_eq!(
+        outputs(&server, &seeded).await.len(),
+        4,
+        "seeded jobs have outputs"
+    );
 
     // A job created, submitted and run to completion, as separate calls.
     let (status, job) = server
@@ -199,7 +214,10 @@ async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
     assert_eq!(job["name"], "kept");
     let (_, history) = server.get(&format!("jobs/{id}/statuses/")).await;
     assert_eq!(history["results"][0]["status"], "Completed");
-    assert_eq!(history["results"][0]["statusReason"], "Completed successfully");
+    assert_eq!(
+        history["results"][0]["statusReason"],
+        "Completed successfully"
+    );
     assert_eq!(outputs(&server, &id).await, files);
     assert_eq!(
         server.bytes(&format!("files/{stdout_id}/contents/")).await,
@@ -235,7 +253,10 @@ async fn run_to_end(args: &[&str]) -> (ExitStatus, String) {
 async fn bad_flags_a_busy_port_and_a_bad_state_file_fail_clearly() {
     let (status, stderr) = run_to_end(&["--port", "0", "--step", "fast"]).await;
     assert!(!status.success());
-    assert!(stderr.contains("--step") && stderr.contains("fast"), "{stderr}");
+    assert!(
+        stderr.contains("--step") && stderr.contains("fast"),
+        "{stderr}"
+    );
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();

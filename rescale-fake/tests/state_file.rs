@@ -113,9 +113,17 @@ async fn completed_jobs_get_the_number_of_outputs_asked_for() {
     let id = completed_job(&api, "many").await;
     let files = outputs(&api, &id).await;
     assert_eq!(files.len(), 100);
-    assert!(files.iter().any(|f| f.0 == "results/data.bin" && f.2 == 10_000));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.0 == "results/data.bin" && f.2 == 10_000)
+    );
     assert!(files.iter().any(|f| f.0 == "results/part_0099.txt"));
-    let part = &files.iter().find(|f| f.0 == "results/part_0004.txt").unwrap().1;
+    let part = &files
+        .iter()
+        .find(|f| f.0 == "results/part_0004.txt")
+        .unwrap()
+        .1;
     assert_eq!(
         contents(&api, part).await,
         format!("part 4 of job {id}\n").as_bytes()
@@ -163,7 +171,10 @@ async fn jobs_files_and_statuses_survive_a_restart() {
     assert_eq!(status, 200);
     assert_eq!(job["name"], "done");
     let (_, summary) = api.get("jobs/?state=completed").await;
-    assert_eq!(summary["results"][0]["sharedWith"][0], "colleague@example.com");
+    assert_eq!(
+        summary["results"][0]["sharedWith"][0],
+        "colleague@example.com"
+    );
     assert_eq!(api.get(&format!("jobs/{done}/statuses/")).await.1, history);
     assert_eq!(outputs(&api, &done).await, files);
     assert_eq!(contents(&api, data_id).await, data);
@@ -174,7 +185,9 @@ async fn jobs_files_and_statuses_survive_a_restart() {
     // The draft is still a draft, and can be submitted now.
     let (status, _) = api.get(&format!("jobs/{draft}/cluster_statuses/")).await;
     assert_eq!(status, 404, "no cluster before submit");
-    let (status, _) = api.post(&format!("jobs/{draft}/submit/"), Value::Null).await;
+    let (status, _) = api
+        .post(&format!("jobs/{draft}/submit/"), Value::Null)
+        .await;
     assert_eq!(status, 200);
     api.wait_completed(&draft).await;
     assert_eq!(outputs(&api, &draft).await.len(), 4);
@@ -223,5 +236,8 @@ async fn save_writes_what_a_start_reads_and_a_bad_file_is_refused() {
         .expect_err("a file this fake did not write");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     assert!(err.to_string().contains("broken.json"), "{err}");
-    assert_eq!(std::fs::read_to_string(&broken).unwrap(), "{\"version\": 99}");
+    assert_eq!(
+        std::fs::read_to_string(&broken).unwrap(),
+        "{\"version\": 99}"
+    );
 }
