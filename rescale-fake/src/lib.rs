@@ -1,9 +1,15 @@
 //! A stateful fake of the [Rescale](https://rescale.com) platform's REST API (`/api/v2/`),
 //! served over HTTP on `127.0.0.1` for tests and examples: no account, no network.
 //!
-//! It keeps jobs, files, status histories and runs in memory, drives each submitted job
-//! through the real life cycle on a clock, and offers knobs to inject faults (429, 503,
-//! 504, dropped connections), add latency, and inspect every request it received.
+//! It keeps jobs, files, status histories and runs, drives each submitted job through the
+//! real life cycle on a clock, and offers knobs to inject faults (429, 503, 504, dropped
+//! connections), add latency (per response and per new connection), and inspect every
+//! request it received. A state file ([`FakeConfig::state_path`]) carries jobs and files
+//! across restarts; the `tls` feature serves HTTPS with a certificate made at start.
+//!
+//! The same fake runs as a server for people and other tools (feature `cli`, default):
+//! `cargo run -p rescale-fake -- --port 8080 --seed 100 --state fake.json` prints the base
+//! URL and the key, and serves until Ctrl-C (`--help` lists the flags).
 //!
 //! Endpoints (relative to `/api/v2/`, keys as counted by [`FakeRescale::request_count`]):
 //! `GET jobs/`, `POST jobs/`, `GET|PUT|PATCH|DELETE jobs/{id}/`, `POST jobs/{id}/submit/`,
