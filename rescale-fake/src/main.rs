@@ -137,7 +137,15 @@ async fn main() -> ExitCode {
     println!("{key}");
     eprintln!("rescale-fake serving {url} (Ctrl-C to stop)");
     eprintln!("  export RESCALE_API_URL={url} RESCALE_API_KEY={key}");
-    eprintln!("  curl -H \"Authorization: Token {key}\" {url}jobs/");
+    #[cfg(feature = "tls")]
+    let cacert = args
+        .https
+        .as_ref()
+        .map(|p| format!("--cacert {} ", p.display()))
+        .unwrap_or_default();
+    #[cfg(not(feature = "tls"))]
+    let cacert = "";
+    eprintln!("  curl {cacert}-H \"Authorization: Token {key}\" {url}jobs/");
     stop_signal().await;
     eprintln!("rescale-fake: stopping");
     fake.shutdown().await;
