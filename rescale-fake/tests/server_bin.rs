@@ -62,15 +62,7 @@ impl Server {
     }
 
     async fn json(&self, method: reqwest::Method, rel: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.request(method, rel);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("the server answers");
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("body");
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, value)
+        common::send_json(self.request(method, rel), body).await
     }
 
     async fn get(&self, rel: &str) -> (u16, Value) {
