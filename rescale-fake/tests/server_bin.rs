@@ -1,4 +1,4 @@
-//! The `rescale-fake` binary as a process: started, called over HTTP, interrupted,
+//! The `rescale-fake` binary as a process: started, called over HTTP, stopped by a signal,
 //! restarted on its state file. It says it is up by printing its URL and key on stdout, so
 //! nothing here waits on a clock.
 #![cfg(feature = "cli")]
@@ -79,18 +79,19 @@ impl Server {
         resp.bytes().await.unwrap().to_vec()
     }
 
-    /// Sends SIGINT (as Ctrl-C does) and waits for the process to end.
-    async fn interrupt(mut self) -> ExitStatus {
+    /// Sends `signal` (`INT` as Ctrl-C does, `TERM` as a service manager does) and waits
+    /// for the process to end.
+    async fn stop(mut self, signal: &str) -> ExitStatus {
         let pid = self.child.id().expect("still running").to_string();
         let sent = Command::new("kill")
-            .args(["-INT", &pid])
+            .args([&format!("-{signal}"), &pid])
             .status()
             .await
             .expect("kill runs");
         assert!(sent.success());
         tokio::time::timeout(PATIENCE, self.child.wait())
             .await
-            .expect("the server stops on SIGINT")
+            .expect("the server stops on the signal")
             .expect("wait")
     }
 }
@@ -115,7 +116,7 @@ async fn outputs(server: &Server, job: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
+async fn serves_over_http_stops_on_a_signal_and_keeps_its_state() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("fake.json");
     let state_arg = state.to_str().unwrap();
@@ -190,7 +191,7 @@ async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
     assert_eq!(data.len(), 1000);
 
     let key = server.key.clone();
-    let exit = server.interrupt().await;
+    let exit = server.stop("INT").await;
     assert!(exit.success(), "{exit:?}");
     let saved = std::fs::read_to_string(&state).unwrap();
     assert!(saved.contains(&id), "the state file holds the job");
@@ -220,7 +221,7 @@ async fn serves_over_http_stops_on_interrupt_and_keeps_its_state() {
         data
     );
     assert_eq!(outputs(&server, &seeded).await.len(), 4);
-    assert!(server.interrupt().await.success());
+    assert!(server.stop("TERM").await.success());
 }
 
 /// Runs the binary to its end and returns its exit status and stderr.
