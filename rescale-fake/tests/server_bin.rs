@@ -264,3 +264,41 @@ async fn bad_flags_a_busy_port_and_a_bad_state_file_fail_clearly() {
     assert!(!status.success());
     assert!(stderr.contains("broken.json"), "{stderr}");
 }
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn serves_https_with_the_certificate_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let mut server = Server::start(&[
+        "--port",
+        "0",
+        "--seed",
+        "2",
+        "--https",
+        cert.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let pem = std::fs::read(&cert).expect("the certificate is written before the URL is printed");
+    server.http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let (status, page) = server.get("jobs/").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["count"], 2);
+    let untrusting = reqwest::Client::new()
+        .get(format!("{}jobs/", server.url))
+        .send()
+        .await;
+    assert!(
+        untrusting.is_err(),
+        "a client that does not trust it is refused"
+    );
+    assert!(server.stop("INT").await.success());
+}
