@@ -67,7 +67,10 @@ fn assert_same(want: &Value, got: &Value, at: &str) {
         (Value::Number(w), Value::Number(g)) => assert_eq!(w.as_f64(), g.as_f64(), "{at}"),
         (Value::String(w), Value::String(g)) if w != g => {
             let instant = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
-            assert!(instant(w).is_some() && instant(w) == instant(g), "{at}: {w} vs {g}");
+            assert!(
+                instant(w).is_some() && instant(w) == instant(g),
+                "{at}: {w} vs {g}"
+            );
         }
         _ => assert_eq!(want, got, "{at}"),
     }
@@ -162,14 +165,20 @@ fn every_analysis_setting_has_a_builder() {
     .user_defined_license_settings(json!({"featureSets": []}));
     let sent = serde_json::to_value(&a).unwrap();
     assert_eq!(sent["hardware"]["type"], "interactive");
-    assert_eq!(sent["preProcessScript"], json!({"id": "pre", "decompress": false}));
+    assert_eq!(
+        sent["preProcessScript"],
+        json!({"id": "pre", "decompress": false})
+    );
     assert_eq!(sent["preProcessScriptCommand"], "bash pre.sh");
     assert_eq!(sent["postProcessScript"], json!({"id": "post"}));
     assert_eq!(sent["postProcessScriptCommand"], "bash post.sh");
     assert_eq!(sent["flags"], json!({"-parallel": true}));
     assert_eq!(sent["useRescaleLicense"], false);
     assert_eq!(sent["onDemandLicenseSeller"], json!({"code": "rescale"}));
-    assert_eq!(sent["userDefinedLicenseSettings"], json!({"featureSets": []}));
+    assert_eq!(
+        sent["userDefinedLicenseSettings"],
+        json!({"featureSets": []})
+    );
 
     let kinds: Vec<HardwareType> =
         serde_json::from_value(json!(["compute", "interactive", "gpu-desktop"])).unwrap();
@@ -205,11 +214,19 @@ async fn a_job_made_from_another_carries_its_definition_and_not_what_the_service
     client(&server).jobs().create(&again).await.unwrap();
     let sent: Value = requests(&server).await[0].body_json().unwrap();
 
-    let keys: Vec<&str> = sent.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = sent
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for owned in ["id", "owner", "dateInserted", "userTags", "jobStatus"] {
         assert!(!keys.contains(&owned), "{owned} was sent: {keys:?}");
     }
-    assert_eq!(sent["cidrRule"], "10.0.0.0/8", "unknown definition fields are kept");
+    assert_eq!(
+        sent["cidrRule"], "10.0.0.0/8",
+        "unknown definition fields are kept"
+    );
     assert_eq!(sent["name"], "Untitled Job");
     assert_eq!(sent["isLowPriority"], true);
     assert_eq!(sent["expectedRuns"], 3);
@@ -220,7 +237,10 @@ async fn a_job_made_from_another_carries_its_definition_and_not_what_the_service
     assert_eq!(a["hardware"]["coreType"], "emerald");
     assert_eq!(a["hardware"]["coresPerSlot"], 1);
     assert!(a["hardware"].get("coreSummary").is_none());
-    assert_eq!(a["analysis"], json!({"code": "openfoam", "version": "2.3.1-openmpi"}));
+    assert_eq!(
+        a["analysis"],
+        json!({"code": "openfoam", "version": "2.3.1-openmpi"})
+    );
     assert_eq!(a["inputFiles"], json!([{"id": "duMEdg"}]));
     assert_eq!(
         a["templateTasks"],
@@ -243,9 +263,18 @@ async fn an_invalid_variable_is_refused_before_anything_is_sent_naming_the_field
     let mut no_settings = fixed(1.0, 2.0, 1.0);
     no_settings.value_generator_settings = None;
     let cases = [
-        (fixed(5.0, 1.0, 1.0), "job_variables[1].value_generator_settings"),
-        (fixed(1.0, 5.0, 0.0), "job_variables[1].value_generator_settings"),
-        (fixed(1.0, 5.0, -1.0), "job_variables[1].value_generator_settings"),
+        (
+            fixed(5.0, 1.0, 1.0),
+            "job_variables[1].value_generator_settings",
+        ),
+        (
+            fixed(1.0, 5.0, 0.0),
+            "job_variables[1].value_generator_settings",
+        ),
+        (
+            fixed(1.0, 5.0, -1.0),
+            "job_variables[1].value_generator_settings",
+        ),
         (unordered, "job_variables[1].display_order"),
         (no_settings, "job_variables[1].value_generator_settings"),
         (
@@ -254,13 +283,83 @@ async fn an_invalid_variable_is_refused_before_anything_is_sent_naming_the_field
         ),
     ];
     for (bad, want) in cases {
-        let job = example_job()
-            .variable(fixed(1.0, 2.0, 1.0))
-            .variable(bad);
+        let job = example_job().variable(fixed(1.0, 2.0, 1.0)).variable(bad);
         match jobs.create(&job).await {
             Err(Error::InvalidInput { field, .. }) => assert_eq!(field, want),
             other => panic!("{want}: {other:?}"),
         }
     }
     assert!(requests(&server).await.is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_sweep_on_the_fake_makes_one_run_per_combination_of_values() {
+    use futures::TryStreamExt;
+    use rescale_fake::{FakeConfig, FakeRescale};
+    use std::time::Duration;
+
+    let fake = FakeRescale::start_with(FakeConfig {
+        step: Duration::from_millis(5),
+        ..FakeConfig::default()
+    })
+    .await;
+    let client = rescale::Client::builder()
+        .base_url(fake.base_url())
+        .token(fake.api_key())
+        .build()
+        .unwrap();
+    let template = fake.add_file("u.template", b"u ${x} ${y}".to_vec());
+    let variable = |name: &str, order, generator| {
+        JobVariable::new(name, VariableType::Param)
+            .display_order(order)
+            .generator(generator)
+    };
+    let new = NewJob::new(
+        "sweep",
+        vec![
+            JobAnalysis::new("user_included", "cat u", Hardware::new("emerald", 1))
+                .version("0")
+                .template_task(TemplateTask::new(template.as_str(), "u")),
+        ],
+    )
+    .variable(variable("x", 0, ValueGenerator::fixed_range(1.0, 2.0, 1.0)))
+    .variable(variable("y", 1, ValueGenerator::fixed_range(0.5, 1.5, 0.5)))
+    .variable(variable("label", 2, ValueGenerator::None));
+    let jobs = client.jobs();
+    let job = jobs.create(&new).await.unwrap();
+    assert_eq!(job.job_variables.len(), 3);
+    assert_eq!(
+        job.job_variables[1].value_generator().unwrap(),
+        ValueGenerator::fixed_range(0.5, 1.5, 0.5)
+    );
+    jobs.submit(&job.id).await.unwrap();
+    jobs.wait_for_completion(&job.id)
+        .poll_interval(Duration::from_millis(5))
+        .await
+        .unwrap();
+
+    let runs: Vec<_> = jobs.runs(&job.id).stream().try_collect().await.unwrap();
+    let values: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            let number = |n: &str| r.variable(n).and_then(|v| v.number()).unwrap();
+            (number("x"), number("y"))
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [
+            (1.0, 0.5),
+            (1.0, 1.0),
+            (1.0, 1.5),
+            (2.0, 0.5),
+            (2.0, 1.0),
+            (2.0, 1.5)
+        ]
+    );
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+    let last = jobs.run(&job.id, "6").await.unwrap();
+    assert_eq!(last.variable("y").and_then(|v| v.number()), Some(1.5));
+    assert!(jobs.run(&job.id, "7").await.unwrap_err().is_not_found());
 }

@@ -43,12 +43,9 @@ fn normalise_keeping(value: &Value, nulls: bool) -> Value {
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| normalise_keeping(v, nulls))
-                .collect(),
-        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| normalise_keeping(v, nulls)).collect())
+        }
         Value::Number(n) => json!(n.as_f64()),
         Value::String(s) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => Value::String(format!("instant {}", t.with_timezone(&Utc).to_rfc3339())),
@@ -99,7 +96,12 @@ fn assert_round_trip<T: DeserializeOwned + serde::Serialize>(name: &str) {
 /// no key `want` has not.
 fn assert_same_keys_and_values(what: &str, want: &Value, sent: &Value) {
     let mut out = Vec::new();
-    differences("$", &normalise_strict(want), &normalise_strict(sent), &mut out);
+    differences(
+        "$",
+        &normalise_strict(want),
+        &normalise_strict(sent),
+        &mut out,
+    );
     assert!(out.is_empty(), "{what}:\n{}", out.join("\n"));
 }
 

@@ -35,6 +35,7 @@ mod files;
 mod jobs;
 mod lifecycle;
 mod page;
+mod runs;
 mod server;
 mod state;
 mod util;

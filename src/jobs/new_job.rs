@@ -182,7 +182,10 @@ impl From<&Job> for NewJob {
         put("isTemplateDryRun", job.is_template_dry_run.into());
         put("monteCarloIterations", job.monte_carlo_iterations.into());
         put("optimizer", job.optimizer.clone().unwrap_or(Value::Null));
-        put("remoteVizConfig", job.remote_viz_config.clone().unwrap_or(Value::Null));
+        put(
+            "remoteVizConfig",
+            job.remote_viz_config.clone().unwrap_or(Value::Null),
+        );
         NewJob {
             name: job.name.clone(),
             job_analyses: job.job_analyses.iter().map(analysis_definition).collect(),

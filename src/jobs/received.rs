@@ -221,7 +221,9 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for RecordingSeq<'_, A> {
     ) -> Result<Option<T::Value>, A::Error> {
         self.items.push(Shape::Leaf);
         let shape = self.items.last_mut().expect("just pushed");
-        let got = self.inner.next_element_seed(RecordingSeed { inner: seed, shape })?;
+        let got = self
+            .inner
+            .next_element_seed(RecordingSeed { inner: seed, shape })?;
         if got.is_none() {
             self.items.pop();
         }
@@ -257,7 +259,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for RecordingMap<'_, A> {
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
         match self.keys.last_mut() {
-            Some((_, shape)) => self.inner.next_value_seed(RecordingSeed { inner: seed, shape }),
+            Some((_, shape)) => self
+                .inner
+                .next_value_seed(RecordingSeed { inner: seed, shape }),
             None => self.inner.next_value_seed(seed),
         }
     }

@@ -369,7 +369,14 @@ mod tests {
     #[test]
     fn every_generator_keeps_its_type_and_settings() {
         let settings = json!({"mean": 1.0, "stddev": 0.1});
-        for kind in ["Normal", "Uniform", "Linspace", "Triangular", "LogNormal", "Sobol"] {
+        for kind in [
+            "Normal",
+            "Uniform",
+            "Linspace",
+            "Triangular",
+            "LogNormal",
+            "Sobol",
+        ] {
             let kind: ValueGeneratorType = kind.parse().unwrap();
             let g = ValueGenerator::from_parts(&kind, &settings).unwrap();
             assert_eq!(g.kind(), kind);
@@ -382,7 +389,10 @@ mod tests {
     #[test]
     fn a_fixed_range_lists_its_values() {
         assert_eq!(
-            ValueGenerator::fixed_range(0.1, 0.3, 0.1).values().unwrap().len(),
+            ValueGenerator::fixed_range(0.1, 0.3, 0.1)
+                .values()
+                .unwrap()
+                .len(),
             3
         );
         assert_eq!(
@@ -408,10 +418,19 @@ mod tests {
         let mut not_numbers = ok();
         not_numbers.value_generator_settings = Some(json!({"minvalue": "a"}));
         let cases = [
-            (ok().generator(ValueGenerator::fixed_range(3.0, 1.0, 1.0)), "above"),
-            (ok().generator(ValueGenerator::fixed_range(1.0, 3.0, 0.0)), "increment"),
+            (
+                ok().generator(ValueGenerator::fixed_range(3.0, 1.0, 1.0)),
+                "above",
+            ),
+            (
+                ok().generator(ValueGenerator::fixed_range(1.0, 3.0, 0.0)),
+                "increment",
+            ),
             // JSON has no NaN: it is sent as null, so it is missing.
-            (ok().generator(ValueGenerator::fixed_range(f64::NAN, 3.0, 1.0)), "minvalue"),
+            (
+                ok().generator(ValueGenerator::fixed_range(f64::NAN, 3.0, 1.0)),
+                "minvalue",
+            ),
             (not_numbers, "minvalue"),
         ];
         for (v, why) in cases {
