@@ -131,6 +131,13 @@ fn a_job_built_from_scratch_sends_only_what_is_set() {
             .display_order(0)
             .generator(ValueGenerator::fixed_range(1.0, 3.0, 1.0)),
     );
+    let with_files = job
+        .clone()
+        .param_file("pArAm")
+        .case_file(InputFile::new("cAsE"));
+    let sent = serde_json::to_value(&with_files).unwrap();
+    assert_eq!(sent["paramFile"], json!({"id": "pArAm"}));
+    assert_eq!(sent["caseFile"], json!({"id": "cAsE"}));
     assert_eq!(
         serde_json::to_value(&job).unwrap(),
         json!({
