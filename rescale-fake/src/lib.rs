@@ -43,6 +43,7 @@ mod jobs;
 mod lifecycle;
 mod page;
 mod persist;
+mod runs;
 mod server;
 mod state;
 mod tls;
