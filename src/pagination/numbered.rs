@@ -39,8 +39,13 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             id_of,
         };
         let first_ids: Vec<String> = first.results.iter().map(|i| id_of(i).to_owned()).collect();
+        // Pages are numbered only where the first `next` says so (`page=2`); any other
+        // scheme is followed link by link.
+        let numbered = |next: &Url| next.query_pairs().any(|(k, v)| k == "page" && v == "2");
         let last = match (&walk.next, first.count, first.results.len() as u64) {
-            (Some(Ok(_)), Some(count), per) if concurrency > 1 && per > 0 => count.div_ceil(per),
+            (Some(Ok(next)), Some(count), per) if concurrency > 1 && per > 0 && numbered(next) => {
+                count.div_ceil(per)
+            }
             _ => 0,
         };
         let first = once.fresh(first);
