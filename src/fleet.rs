@@ -25,7 +25,9 @@ use crate::wait::{JobOutcome, Polling};
 /// Histories read at once when several watched jobs left the list in the same poll.
 const HISTORY_READS_IN_FLIGHT: usize = 8;
 
-/// What happened to a watched job, as [`Fleet`] yields it.
+/// What happened to a watched job, as [`Fleet`] yields it. Within one poll the status
+/// changes come first, then the jobs found finished, each group in the order the ids were
+/// given.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FleetEvent {
