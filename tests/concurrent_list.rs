@@ -35,6 +35,12 @@ fn page_of(count: u64, next: Option<String>, ids: &[&str]) -> ResponseTemplate {
     }))
 }
 
+/// Every job of the list, with the default settings.
+async fn list_all(server: &MockServer) -> Vec<JobSummary> {
+    let list = client(server).jobs().list();
+    list.stream().try_collect().await.expect("the whole list")
+}
+
 fn ids(items: &[JobSummary]) -> Vec<String> {
     items.iter().map(|j| j.id.to_string()).collect()
 }
@@ -85,13 +91,7 @@ async fn a_stream_asks_for_1000_per_page_and_fetches_the_rest_by_number() {
     .await;
     serve(&server, Some("3"), page_of(5, None, &["e"])).await;
 
-    let all: Vec<JobSummary> = client(&server)
-        .jobs()
-        .list()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = list_all(&server).await;
 
     assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
     let mut seen: Vec<_> = requests(&server).await.iter().map(query).collect();
@@ -177,13 +177,7 @@ async fn an_item_that_shifted_to_the_next_page_comes_out_once() {
     // The list grew past its last page: the `next` link is followed.
     serve(&server, Some("4"), page_of(7, None, &["e"])).await;
 
-    let all: Vec<JobSummary> = client(&server)
-        .jobs()
-        .list()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = list_all(&server).await;
 
     assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
     let mut asked = pages_requested(&server).await;
@@ -361,13 +355,7 @@ async fn one_page_alone_takes_one_request() {
     let server = MockServer::start().await;
     serve(&server, None, page_of(2, None, &["a", "b"])).await;
 
-    let all: Vec<JobSummary> = client(&server)
-        .jobs()
-        .list()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = list_all(&server).await;
 
     assert_eq!(ids(&all), ["a", "b"]);
     assert_eq!(requests(&server).await.len(), 1);

@@ -294,19 +294,24 @@ async fn a_transient_history_error_keeps_the_job_watched() {
     );
 }
 
-#[tokio::test]
-async fn wait_for_all_gives_every_outcome_in_finishing_order_and_as_a_map() {
-    let server = MockServer::start().await;
-    poll_answers(&server, vec![summary("A", "Executing")]).await;
-    history_answer(&server, "gone", not_found()).await;
-    history_answers(&server, "B", &[("Completed", Some("User Terminated"))]).await;
-    poll_answers(&server, vec![]).await;
+/// B and "gone" are over at the first poll (B stopped, "gone" unknown), A at the second.
+async fn three_jobs_finish(server: &MockServer) {
+    poll_answers(server, vec![summary("A", "Executing")]).await;
+    history_answer(server, "gone", not_found()).await;
+    history_answers(server, "B", &[("Completed", Some("User Terminated"))]).await;
+    poll_answers(server, vec![]).await;
     history_answers(
-        &server,
+        server,
         "A",
         &[("Completed", Some("Completed successfully"))],
     )
     .await;
+}
+
+#[tokio::test]
+async fn wait_for_all_gives_every_outcome_in_finishing_order_and_as_a_map() {
+    let server = MockServer::start().await;
+    three_jobs_finish(&server).await;
 
     let ids = ["A", "B", "gone"];
     let jobs = client(&server).jobs();
@@ -325,16 +330,7 @@ async fn wait_for_all_gives_every_outcome_in_finishing_order_and_as_a_map() {
 
     // The same answers again, collected into a map.
     server.reset().await;
-    poll_answers(&server, vec![summary("A", "Executing")]).await;
-    history_answer(&server, "gone", not_found()).await;
-    history_answers(&server, "B", &[("Completed", Some("User Terminated"))]).await;
-    poll_answers(&server, vec![]).await;
-    history_answers(
-        &server,
-        "A",
-        &[("Completed", Some("Completed successfully"))],
-    )
-    .await;
+    three_jobs_finish(&server).await;
     let all = jobs
         .wait_for_all(ids)
         .poll_interval(TICK)
