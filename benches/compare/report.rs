@@ -346,14 +346,14 @@ impl Report {
                 None => "-",
             };
             out.push_str(&format!(
-                "| {} | {} ms | {} | {} | {} | {} ms | {:.2} | {target} | {met} |\n",
+                "| {} | {} ms | {} | {} | {} | {} ms | {} | {target} | {met} |\n",
                 row.figure,
                 number(row.time.median),
                 number(row.time.min),
                 number(row.time.max),
                 row.requests,
                 number(row.bound_ms),
-                row.ratio,
+                number(row.ratio),
             ));
         }
         out

@@ -109,6 +109,29 @@ async fn list(work: &WireWork) -> Vec<WireRow> {
             concurrency.is_none().then_some(3.0),
         ));
     }
+    // The same work without the latency: what the fake and the client spend besides
+    // round trips (the fake renders each page under one lock, so pages do not overlap).
+    fake.set_latency(Duration::ZERO);
+    let mut times = Vec::new();
+    for _ in 0..work.samples {
+        let start = Instant::now();
+        let items: Vec<_> = client
+            .jobs()
+            .list()
+            .stream()
+            .try_collect()
+            .await
+            .expect("list");
+        times.push(ms_since(start));
+        assert_eq!(items.len(), total);
+    }
+    rows.push(WireRow::new(
+        format!("list {total} jobs, default settings, no latency (work besides round trips)"),
+        Stats::new("ms", times),
+        (total / 1000) + 1,
+        f64::NAN,
+        None,
+    ));
     rows
 }
 
