@@ -113,22 +113,22 @@ async fn list(work: &WireWork) -> Vec<WireRow> {
     // round trips (the fake renders each page under one lock, so pages do not overlap).
     fake.set_latency(Duration::ZERO);
     let mut times = Vec::new();
+    let mut requests = 0;
     for _ in 0..work.samples {
         let start = Instant::now();
-        let items: Vec<_> = client
-            .jobs()
-            .list()
-            .stream()
-            .try_collect()
-            .await
-            .expect("list");
+        let (n, items) = counted(&fake, "GET jobs/", async {
+            let list = client.jobs().list();
+            list.stream().try_collect::<Vec<_>>().await.expect("list")
+        })
+        .await;
         times.push(ms_since(start));
         assert_eq!(items.len(), total);
+        requests = n;
     }
     rows.push(WireRow::new(
         format!("list {total} jobs, default settings, no latency (work besides round trips)"),
         Stats::new("ms", times),
-        (total / 1000) + 1,
+        requests,
         f64::NAN,
         None,
     ));
