@@ -22,13 +22,18 @@
 
 mod analysis;
 mod models;
+mod new_job;
+mod received;
 mod runs;
 mod status;
+mod variables;
 
 pub use analysis::*;
 pub use models::*;
+pub use new_job::*;
 pub use runs::*;
 pub use status::*;
+pub use variables::*;
 
 use reqwest::Method;
 use url::Url;
