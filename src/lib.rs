@@ -35,7 +35,9 @@
 //!   output of a job into a directory; [`Client::catalog`] reads the software and hardware
 //!   catalogues ([`catalog::Catalog`]).
 //! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
-//!   [`jobs::Jobs::watch`] streams its statuses as they change.
+//!   [`jobs::Jobs::watch`] streams its statuses as they change;
+//!   [`jobs::Jobs::watch_many`] and [`jobs::Jobs::wait_for_all`] do the same for many jobs
+//!   with one polling loop.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
@@ -59,6 +61,7 @@ pub mod catalog;
 mod client;
 mod error;
 pub mod files;
+mod fleet;
 pub mod jobs;
 mod pagination;
 mod retry;
@@ -69,6 +72,7 @@ mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
+pub use fleet::{Fleet, FleetEvent, WaitForAll};
 /// Every job method takes one, so it is at the root too; its home is [`jobs::JobId`].
 #[doc(no_inline)]
 pub use jobs::JobId;

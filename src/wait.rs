@@ -27,10 +27,10 @@ const HISTORY_PAGE_SIZE: u32 = 100;
 
 /// How often to poll, for how long, and how many transient errors to bear.
 #[derive(Debug, Clone)]
-struct Polling {
-    interval: Duration,
-    timeout: Option<Duration>,
-    max_transient_errors: u32,
+pub(crate) struct Polling {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_transient_errors: u32,
 }
 
 impl Default for Polling {
@@ -45,7 +45,7 @@ impl Default for Polling {
 
 impl Polling {
     /// Counts `error` against the budget: `Ok` to poll again, `Err` to give up.
-    fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
+    pub(crate) fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
         let transient = error.is_retryable() || error.status().is_some_and(|s| s.is_server_error());
         if transient && *errors_in_a_row < self.max_transient_errors {
             *errors_in_a_row += 1;
@@ -57,7 +57,11 @@ impl Polling {
     }
 
     /// Runs `work` within the overall timeout, if one is set.
-    async fn within<T>(&self, what: String, work: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) async fn within<T>(
+        &self,
+        what: String,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         match self.timeout {
             Some(limit) => tokio::time::timeout(limit, work)
                 .await
@@ -278,6 +282,14 @@ impl Jobs {
     }
 }
 
+impl Jobs {
+    /// The job's whole status history, newest first.
+    pub(crate) async fn history(&self, id: &str) -> Result<Vec<JobStatusEntry>> {
+        let history = self.statuses(id).page_size(HISTORY_PAGE_SIZE).stream();
+        history.try_collect().await
+    }
+}
+
 /// Waits for a job to finish; from [`Jobs::wait_for_completion`]. `.await` it.
 #[must_use = "waiting does nothing until it is awaited"]
 #[derive(Debug)]
@@ -430,14 +442,7 @@ impl WatchState {
                 tokio::time::sleep(self.polling.interval).await;
             }
             self.polled = true;
-            let history: Result<Vec<JobStatusEntry>> = self
-                .jobs
-                .statuses(&self.id)
-                .page_size(HISTORY_PAGE_SIZE)
-                .stream()
-                .try_collect()
-                .await;
-            match history {
+            match self.jobs.history(&self.id).await {
                 Ok(newest_first) => {
                     errors = 0;
                     for entry in newest_first.into_iter().rev() {

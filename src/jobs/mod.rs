@@ -107,7 +107,7 @@ impl Jobs {
     /// Every job visible to the key, newest first: a [`ListRequest`] that also filters by
     /// [`state`](ListRequest::state) and [`job_status`](ListRequest::job_status).
     pub fn list(&self) -> ListRequest<JobSummary> {
-        ListRequest::new(
+        ListRequest::with_ids(
             self.client.clone(),
             Ok(self.client.transport.endpoint(&["jobs"])),
         )
@@ -160,7 +160,7 @@ impl Jobs {
 
     /// The output files of a job; filter by name with [`search`](ListRequest::search).
     pub fn files(&self, id: impl AsRef<str>) -> ListRequest<JobFile> {
-        ListRequest::new(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
+        ListRequest::with_ids(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
     }
 
     /// Replaces a job's whole definition (PUT). Takes a [`NewJob`] or a [`Job`] read with
