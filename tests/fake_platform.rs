@@ -336,6 +336,19 @@ async fn outcomes_of_a_failed_and_a_stopped_job() {
         "{outcome:?}"
     );
 
+    // A stop must arrive before the job finishes by itself (six steps after the
+    // submit): with 2 s steps that holds however busy the machine is.
+    let slow = FakeRescale::start_with(FakeConfig {
+        step: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(slow.base_url())
+        .token(slow.api_key())
+        .build()
+        .unwrap();
+    let jobs = client.jobs();
     let stopped = jobs.create(&hello("sleep 100")).await.unwrap();
     jobs.submit(&stopped.id).await.unwrap();
     jobs.stop(&stopped.id).await.unwrap();

@@ -320,8 +320,11 @@ async fn dropping_the_wait_stops_polling() {
     );
     let after_drop = polls(&server).await;
     assert!(after_drop >= 1);
-    tokio::time::sleep(POLL * 10).await;
-    assert_eq!(polls(&server).await, after_drop);
+    // A poll already on the wire when the wait was dropped may still be counted after
+    // the drop; a wait that went on polling would add one every interval.
+    tokio::time::sleep(POLL * 20).await;
+    let later = polls(&server).await;
+    assert!(later <= after_drop + 1, "{after_drop} polls at the drop, {later} later");
 }
 
 #[tokio::test]
