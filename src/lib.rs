@@ -51,10 +51,14 @@
 
 #[macro_use]
 mod macros;
+pub mod account;
+pub mod billing;
+mod cache;
 pub mod catalog;
 mod client;
 mod error;
 pub mod files;
+mod follow;
 pub mod jobs;
 mod pagination;
 mod retry;
@@ -65,6 +69,7 @@ mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
+pub use follow::{Follow, FollowEvent};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;

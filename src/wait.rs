@@ -27,10 +27,10 @@ const HISTORY_PAGE_SIZE: u32 = 100;
 
 /// How often to poll, for how long, and how many transient errors to bear.
 #[derive(Debug, Clone)]
-struct Polling {
-    interval: Duration,
-    timeout: Option<Duration>,
-    max_transient_errors: u32,
+pub(crate) struct Polling {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_transient_errors: u32,
 }
 
 impl Default for Polling {
@@ -45,7 +45,7 @@ impl Default for Polling {
 
 impl Polling {
     /// Counts `error` against the budget: `Ok` to poll again, `Err` to give up.
-    fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
+    pub(crate) fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
         let transient = error.is_retryable() || error.status().is_some_and(|s| s.is_server_error());
         if transient && *errors_in_a_row < self.max_transient_errors {
             *errors_in_a_row += 1;

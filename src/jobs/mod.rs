@@ -21,11 +21,15 @@
 //! Any 2xx answer counts as success: the service is known to vary between 200, 201 and 202.
 
 mod analysis;
+mod attachments;
+mod live;
 mod models;
 mod runs;
 mod status;
 
 pub use analysis::*;
+pub use attachments::*;
+pub use live::*;
 pub use models::*;
 pub use runs::*;
 pub use status::*;

@@ -1,0 +1,333 @@
+//! Following a live file like `tail -f`: [`Jobs::follow`] polls [`Jobs::tail`] and yields
+//! only the lines it has not yielded yet, until the run completes.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt, stream};
+
+use crate::error::Result;
+use crate::jobs::Jobs;
+use crate::pagination::ItemStream;
+use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, Polling};
+
+/// Time between two polls of a followed file unless told otherwise.
+const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Lines asked for at each poll unless told otherwise.
+const DEFAULT_WINDOW: u32 = 200;
+
+/// What [`Follow`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FollowEvent {
+    /// A line the solver wrote, not yielded before.
+    Line(String),
+    /// Lines may be missing here: none of the lines seen at the previous poll were still
+    /// in the window, so more lines than the window holds were written in between. The
+    /// lines that follow are the newest window. (Widen [`Follow::window`] or shorten
+    /// [`Follow::poll_interval`] to make this rarer.)
+    Gap,
+    /// The file shrank or was rewritten (a window shorter than asked for that does not
+    /// continue the previous one): the lines that follow are the file's new contents.
+    Rewritten,
+}
+
+impl FollowEvent {
+    /// The line, for [`FollowEvent::Line`].
+    pub fn line(&self) -> Option<&str> {
+        match self {
+            FollowEvent::Line(line) => Some(line),
+            _ => None,
+        }
+    }
+}
+
+impl Jobs {
+    /// Follows a live file of an in-progress run like `tail -f`: a [`Stream`] of
+    /// [`FollowEvent`]s, each new line once, oldest first.
+    ///
+    /// Every [`poll_interval`](Follow::poll_interval) (10 s by default) it reads the last
+    /// [`window`](Follow::window) lines (200) with [`tail`](Jobs::tail) and the run with
+    /// [`run`](Jobs::run): two job reads per poll, throttled like every call. New lines
+    /// are found by matching the start of the new window with the end of the previous one.
+    ///
+    /// What it cannot know, and how it says so:
+    /// - Lines written between two polls that scrolled past the window are lost: it
+    ///   yields [`FollowEvent::Gap`] before the new window.
+    /// - A file that was truncated or rewritten shows as [`FollowEvent::Rewritten`],
+    ///   followed by its new contents (not its old lines again).
+    /// - Identical lines are told apart only by position: when the file grows by lines
+    ///   equal to the ones already at its end, the overlap is read as the longest match
+    ///   and some of those repeats may not be yielded.
+    /// - The stream ends when the run completes (its `dateCompleted` is set), or when the
+    ///   tail is refused and the job has reached a final status; lines written after the
+    ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)).
+    ///
+    /// Transient errors (429, 5xx, timeouts) are borne up to 5 in a row, as the status
+    /// waits do; another error is yielded and ends the stream. `Send + 'static`; dropping
+    /// it stops polling.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use rescale::FollowEvent;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let mut log = client.jobs().follow("LeeKa", "1", "airFoil2D/log.simpleFoam");
+    /// while let Some(event) = log.try_next().await? {
+    ///     match event {
+    ///         FollowEvent::Line(line) => println!("{line}"),
+    ///         FollowEvent::Gap => eprintln!("[... lines missed ...]"),
+    ///         FollowEvent::Rewritten => eprintln!("[file rewritten]"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn follow(
+        &self,
+        job_id: impl AsRef<str>,
+        run_id: impl AsRef<str>,
+        path: impl AsRef<str>,
+    ) -> Follow {
+        Follow {
+            target: Target {
+                jobs: self.clone(),
+                job: job_id.as_ref().to_owned(),
+                run: run_id.as_ref().to_owned(),
+                path: path.as_ref().to_owned(),
+            },
+            polling: Polling {
+                interval: DEFAULT_FOLLOW_INTERVAL,
+                timeout: None,
+                max_transient_errors: DEFAULT_MAX_TRANSIENT_ERRORS,
+            },
+            window: DEFAULT_WINDOW,
+            stream: None,
+        }
+    }
+}
+
+/// The file being followed.
+#[derive(Debug, Clone)]
+struct Target {
+    jobs: Jobs,
+    job: String,
+    run: String,
+    path: String,
+}
+
+/// A live file's new lines; from [`Jobs::follow`]. A [`Stream`] of
+/// `Result<FollowEvent>`, configured before it is first polled.
+#[must_use = "following does nothing until the stream is polled"]
+pub struct Follow {
+    target: Target,
+    polling: Polling,
+    window: u32,
+    stream: Option<ItemStream<FollowEvent>>,
+}
+
+impl std::fmt::Debug for Follow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follow")
+            .field("job", &self.target.job)
+            .field("run", &self.target.run)
+            .field("path", &self.target.path)
+            .field("polling", &self.polling)
+            .field("window", &self.window)
+            .finish()
+    }
+}
+
+impl Follow {
+    /// Time between polls (10 s by default). No effect once the stream was polled.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
+    }
+
+    /// Lines read at each poll (200 by default, at least 1): more lines between two polls
+    /// than this is a [`FollowEvent::Gap`].
+    pub fn window(mut self, lines: u32) -> Self {
+        self.window = lines.max(1);
+        self
+    }
+
+    /// Transient errors in a row to bear before giving up (5 by default).
+    pub fn max_transient_errors(mut self, errors: u32) -> Self {
+        self.polling.max_transient_errors = errors;
+        self
+    }
+
+    fn start(&self) -> ItemStream<FollowEvent> {
+        let state = FollowState {
+            target: self.target.clone(),
+            polling: self.polling.clone(),
+            window: self.window,
+            previous: Vec::new(),
+            queue: VecDeque::new(),
+            polled: false,
+            finished: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            let next = state.next().await?;
+            Some((next, state))
+        })
+        .boxed()
+    }
+}
+
+impl Stream for Follow {
+    type Item = Result<FollowEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.stream.is_none() {
+            self.stream = Some(self.start());
+        }
+        match self.stream.as_mut() {
+            Some(stream) => stream.poll_next_unpin(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+struct FollowState {
+    target: Target,
+    polling: Polling,
+    window: u32,
+    /// The window read at the previous poll.
+    previous: Vec<String>,
+    queue: VecDeque<FollowEvent>,
+    polled: bool,
+    finished: bool,
+}
+
+impl FollowState {
+    async fn next(&mut self) -> Option<Result<FollowEvent>> {
+        let mut errors = 0;
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.finished {
+                return None;
+            }
+            if self.polled {
+                tokio::time::sleep(self.polling.interval).await;
+            }
+            self.polled = true;
+            match self.poll_once().await {
+                Ok(()) => errors = 0,
+                Err(e) => {
+                    if let Err(e) = self.polling.tolerate(e, &mut errors) {
+                        self.finished = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One poll: the window, then whether the run is over.
+    async fn poll_once(&mut self) -> Result<()> {
+        let t = &self.target;
+        let tail = t.jobs.tail(&t.job, &t.run, &t.path).lines(self.window).await;
+        let window = match tail {
+            Ok(tail) => tail.lines,
+            // A tail refused for good (the run ended between two polls, say) ends the
+            // stream quietly when the job is over; otherwise it is the caller's to see.
+            Err(e) if !is_transient(&e) => {
+                if self.job_is_over().await? {
+                    self.finished = true;
+                    return Ok(());
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
+        self.queue.extend(marker);
+        self.queue
+            .extend(fresh.iter().cloned().map(FollowEvent::Line));
+        self.previous = window;
+        let run = self.target.jobs.run(&self.target.job, &self.target.run).await?;
+        if run.date_completed.is_some() {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the run has completed, or the job has reached a final status.
+    async fn job_is_over(&self) -> Result<bool> {
+        let t = &self.target;
+        if t.jobs.run(&t.job, &t.run).await?.date_completed.is_some() {
+            return Ok(true);
+        }
+        let newest = t.jobs.statuses(&t.job).page_size(1).page(1).await?;
+        Ok(newest.results.first().is_some_and(|e| e.status.is_final()))
+    }
+}
+
+fn is_transient(e: &crate::Error) -> bool {
+    e.is_retryable() || e.status().is_some_and(|s| s.is_server_error())
+}
+
+/// What `window` adds to `previous` (both the last lines of the file, oldest first, at
+/// most `size` of them): a marker when lines may be missing or the file was rewritten,
+/// then the lines not seen before.
+fn new_lines<'a>(
+    previous: &[String],
+    window: &'a [String],
+    size: usize,
+) -> (Option<FollowEvent>, &'a [String]) {
+    if previous.is_empty() {
+        return (None, window);
+    }
+    // The longest end of `previous` that `window` starts with.
+    let longest = previous.len().min(window.len());
+    let overlap = (1..=longest)
+        .rev()
+        .find(|&k| previous[previous.len() - k..] == window[..k]);
+    match overlap {
+        Some(k) => (None, &window[k..]),
+        // A full window that shares nothing: more than `size` lines came in between.
+        None if window.len() >= size => (Some(FollowEvent::Gap), window),
+        // A short window that does not continue: the file shrank or was rewritten.
+        None => (Some(FollowEvent::Rewritten), window),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn growing_file_yields_only_new_lines() {
+        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["a", "b", "c"]), 5);
+        assert_eq!((m, fresh), (None, &v(&["c"])[..]));
+        // A full window that slid by two.
+        let (m, fresh) = new_lines(&v(&["a", "b", "c"]), &v(&["c", "d", "e"]), 3);
+        assert_eq!((m, fresh), (None, &v(&["d", "e"])[..]));
+        // Nothing new.
+        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["a", "b"]), 5);
+        assert_eq!((m, fresh.len()), (None, 0));
+        // First poll: everything.
+        let (m, fresh) = new_lines(&[], &v(&["x"]), 5);
+        assert_eq!((m, fresh), (None, &v(&["x"])[..]));
+    }
+
+    #[test]
+    fn gaps_and_rewrites_are_marked() {
+        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["x", "y"]), 2);
+        assert_eq!((m, fresh), (Some(FollowEvent::Gap), &v(&["x", "y"])[..]));
+        let (m, fresh) = new_lines(&v(&["a", "b", "c"]), &v(&["new"]), 5);
+        assert_eq!((m, fresh), (Some(FollowEvent::Rewritten), &v(&["new"])[..]));
+        let (m, fresh) = new_lines(&v(&["a"]), &[], 5);
+        assert_eq!((m, fresh.len()), (Some(FollowEvent::Rewritten), 0));
+    }
+}
