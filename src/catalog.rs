@@ -123,7 +123,7 @@ impl Catalog {
     /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
     /// let job = NewJob::new("Example", vec![
-    ///     JobAnalysis::new("user_included", "echo hi", Hardware::new("emerald", 4).walltime(8)).version("0"),
+    ///     JobAnalysis::new("user_included", "echo hi", Hardware::new("emerald", 4).walltime_hours(8)).version("0"),
     /// ]);
     /// client.catalog().check_job(&job).await?;
     /// let created = client.jobs().create(&job).await?;

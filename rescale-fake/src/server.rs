@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use crate::state::{Shared, lock};
 use crate::util::{self, detail, json_response, not_found};
-use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq};
+use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq, routes};
 
 const PREFIX: &str = "/api/v2/";
 
@@ -111,7 +111,10 @@ fn resolve(path: &str) -> Resolved {
         ["files", id, "contents"] => ("files/{id}/contents/", vec![d(id)]),
         ["analyses"] => ("analyses/", vec![]),
         ["coretypes"] => ("coretypes/", vec![]),
-        _ => return Resolved::Unknown,
+        _ => match routes::resolve(&segs) {
+            Some(found) => found,
+            None => return Resolved::Unknown,
+        },
     };
     Resolved::Found {
         pattern,
@@ -121,6 +124,9 @@ fn resolve(path: &str) -> Resolved {
 }
 
 fn allowed(pattern: &str) -> &'static [&'static str] {
+    if let Some(methods) = routes::allowed(pattern) {
+        return methods;
+    }
     match pattern {
         "jobs/" => &["GET", "POST"],
         "jobs/{id}/" => &["GET", "PUT", "PATCH", "DELETE"],
@@ -345,7 +351,19 @@ async fn answer(
         ("GET", "files/{id}/contents/") => files::contents(&s, id, range.as_deref()),
         ("GET", "analyses/") => catalogue_page(&s, path, q, catalogue::analyses()),
         ("GET", "coretypes/") => catalogue_page(&s, path, q, catalogue::core_types()),
-        _ => json_response(StatusCode::INTERNAL_SERVER_ERROR, Value::Null),
+        (method, pattern) => {
+            let call = routes::Call {
+                method,
+                pattern,
+                params: &params,
+                body: &body,
+                path,
+                query: q,
+                now,
+            };
+            routes::answer(&mut s, &call)
+                .unwrap_or_else(|| json_response(StatusCode::INTERNAL_SERVER_ERROR, Value::Null))
+        }
     }
 }
 

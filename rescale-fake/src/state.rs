@@ -39,6 +39,8 @@ pub struct Shared {
     /// Submitted jobs whose outputs are not created yet.
     active: Vec<String>,
     large: Option<(Bytes, String, String)>,
+    /// Live runs, the account, job attachments (`routes.rs`).
+    pub pipeline: crate::routes::PipelineState,
 }
 
 /// What a job was defined with.
@@ -187,6 +189,7 @@ impl Shared {
             next_file: 0,
             active: Vec::new(),
             large: None,
+            pipeline: Default::default(),
         }
     }
 
