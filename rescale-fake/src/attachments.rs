@@ -43,21 +43,21 @@ impl FakeRescale {
 }
 
 /// `Ok` for a job not submitted yet, else the answer.
-fn draft(s: &Shared, id: &str) -> Result<(), Response> {
+fn draft(s: &Shared, id: &str) -> Result<(), Box<Response>> {
     match s.job(id) {
-        None => Err(not_found()),
+        None => Err(Box::new(not_found())),
         Some(job) if matches!(job.life, Life::Draft) => Ok(()),
-        Some(_) => Err(detail(
+        Some(_) => Err(Box::new(detail(
             StatusCode::BAD_REQUEST,
             "Job has already been submitted.",
-        )),
+        ))),
     }
 }
 
 /// POST jobs/{id}/storage-devices/ with `{"storageDevice": {"id": ...}}`
 pub fn storage(s: &mut Shared, id: &str, body: &[u8], _now: Instant) -> Response {
     if let Err(resp) = draft(s, id) {
-        return resp;
+        return *resp;
     }
     let body = match json_object(body) {
         Ok(b) => b,
@@ -85,7 +85,7 @@ pub fn storage(s: &mut Shared, id: &str, body: &[u8], _now: Instant) -> Response
 /// POST jobs/{id}/custom-fields/ (the values, as sent)
 pub fn custom(s: &mut Shared, id: &str, body: &[u8], _now: Instant) -> Response {
     if let Err(resp) = draft(s, id) {
-        return resp;
+        return *resp;
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return detail(StatusCode::BAD_REQUEST, "JSON parse error.");

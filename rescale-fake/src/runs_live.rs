@@ -124,15 +124,18 @@ impl FakeRescale {
 }
 
 /// Whether run `run` of job `id` is in progress at `now`: `Err` is the answer otherwise.
-fn in_progress(s: &Shared, id: &str, run: &str, now: Instant) -> Result<(), Response> {
+fn in_progress(s: &Shared, id: &str, run: &str, now: Instant) -> Result<(), Box<Response>> {
     let Some(job) = s.job(id) else {
-        return Err(not_found());
+        return Err(Box::new(not_found()));
     };
     if run != "1" {
-        return Err(not_found());
+        return Err(Box::new(not_found()));
     }
     if job.current(now).0 != EXECUTING {
-        return Err(detail(StatusCode::BAD_REQUEST, "Run is not in progress."));
+        return Err(Box::new(detail(
+            StatusCode::BAD_REQUEST,
+            "Run is not in progress.",
+        )));
     }
     Ok(())
 }
@@ -140,7 +143,7 @@ fn in_progress(s: &Shared, id: &str, run: &str, now: Instant) -> Result<(), Resp
 /// GET jobs/{id}/runs/{run}/directory-contents/ (a bare array)
 pub fn directory(s: &Shared, id: &str, run: &str, now: Instant) -> Response {
     if let Err(resp) = in_progress(s, id, run, now) {
-        return resp;
+        return *resp;
     }
     let paths: &[&str] = if s.pipeline.solvers.contains_key(id) {
         &[FIELD_PATH, LOG_PATH]
@@ -157,7 +160,7 @@ pub fn directory(s: &Shared, id: &str, run: &str, now: Instant) -> Response {
 /// GET jobs/{id}/runs/{run}/tail/{path}/ (`?lines=N` for JSON, else the raw bytes)
 pub fn tail(s: &Shared, id: &str, run: &str, path: &str, query: Option<&str>, now: Instant) -> Response {
     if let Err(resp) = in_progress(s, id, run, now) {
-        return resp;
+        return *resp;
     }
     let Some(solver) = s.pipeline.solvers.get(id) else {
         return not_found();
@@ -185,7 +188,7 @@ pub fn tail(s: &Shared, id: &str, run: &str, path: &str, query: Option<&str>, no
 /// POST jobs/{id}/runs/{run}/stop/: the log stops, the run and the job complete now.
 pub fn stop(s: &mut Shared, id: &str, run: &str, now: Instant) -> Response {
     if let Err(resp) = in_progress(s, id, run, now) {
-        return resp;
+        return *resp;
     }
     if let Some(solver) = s.pipeline.solvers.get_mut(id) {
         solver.stopped = Some(now);
@@ -202,7 +205,7 @@ pub fn stop(s: &mut Shared, id: &str, run: &str, now: Instant) -> Response {
 /// POST jobs/{id}/runs/{run}/snapshot/: stores the working directory as a snapshot file.
 pub fn snapshot(s: &mut Shared, id: &str, run: &str, now: Instant) -> Response {
     if let Err(resp) = in_progress(s, id, run, now) {
-        return resp;
+        return *resp;
     }
     let log: String = s
         .pipeline
