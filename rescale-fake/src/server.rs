@@ -86,6 +86,13 @@ fn resolve(path: &str) -> Resolved {
     if segs.iter().any(|s| s.is_empty()) {
         return Resolved::Unknown;
     }
+    if let Some((pattern, params)) = routes::resolve(&segs) {
+        return Resolved::Found {
+            pattern,
+            params,
+            slash,
+        };
+    }
     let d = util::decode_segment;
     let (pattern, params): (&'static str, Vec<String>) = match segs.as_slice() {
         ["jobs"] => ("jobs/", vec![]),
@@ -111,10 +118,7 @@ fn resolve(path: &str) -> Resolved {
         ["files", id, "contents"] => ("files/{id}/contents/", vec![d(id)]),
         ["analyses"] => ("analyses/", vec![]),
         ["coretypes"] => ("coretypes/", vec![]),
-        _ => match routes::resolve(&segs) {
-            Some(found) => found,
-            None => return Resolved::Unknown,
-        },
+        _ => return Resolved::Unknown,
     };
     Resolved::Found {
         pattern,
