@@ -41,7 +41,10 @@ impl Client {
 impl Billing {
     /// Every compute price (`GET billing/computeprices/`): a bare list, not a page.
     pub async fn compute_prices(&self) -> Result<Vec<ComputePrice>> {
-        let url = self.client.transport.endpoint(&["billing", "computeprices"]);
+        let url = self
+            .client
+            .transport
+            .endpoint(&["billing", "computeprices"]);
         self.client.transport.json(ApiRequest::get(url)).await
     }
 }
@@ -84,7 +87,9 @@ pub struct PriceValue {
 }
 
 /// A code sent as `"emerald"` or as `{"code": "emerald", ...}`.
-fn code_or_object<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+fn code_or_object<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Object(m)) => m.get("code").and_then(Value::as_str).map(str::to_owned),

@@ -232,7 +232,11 @@ impl FollowState {
     /// One poll: the window, then whether the run is over.
     async fn poll_once(&mut self) -> Result<()> {
         let t = &self.target;
-        let tail = t.jobs.tail(&t.job, &t.run, &t.path).lines(self.window).await;
+        let tail = t
+            .jobs
+            .tail(&t.job, &t.run, &t.path)
+            .lines(self.window)
+            .await;
         let window = match tail {
             Ok(tail) => tail.lines,
             // A tail refused for good (the run ended between two polls, say) ends the
@@ -251,7 +255,11 @@ impl FollowState {
         self.queue
             .extend(fresh.iter().cloned().map(FollowEvent::Line));
         self.previous = window;
-        let run = self.target.jobs.run(&self.target.job, &self.target.run).await?;
+        let run = self
+            .target
+            .jobs
+            .run(&self.target.job, &self.target.run)
+            .await?;
         if run.date_completed.is_some() {
             self.finished = true;
         }
@@ -302,32 +310,41 @@ fn new_lines<'a>(
 mod tests {
     use super::*;
 
-    fn v(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
+    /// What `window` adds to `previous`, as owned values.
+    fn step(previous: &[&str], window: &[&str], size: usize) -> (Option<FollowEvent>, Vec<String>) {
+        let own = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (previous, window) = (own(previous), own(window));
+        let (marker, fresh) = new_lines(&previous, &window, size);
+        (marker, fresh.to_vec())
     }
 
     #[test]
     fn growing_file_yields_only_new_lines() {
-        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["a", "b", "c"]), 5);
-        assert_eq!((m, fresh), (None, &v(&["c"])[..]));
+        assert_eq!(
+            step(&["a", "b"], &["a", "b", "c"], 5),
+            (None, vec!["c".into()])
+        );
         // A full window that slid by two.
-        let (m, fresh) = new_lines(&v(&["a", "b", "c"]), &v(&["c", "d", "e"]), 3);
-        assert_eq!((m, fresh), (None, &v(&["d", "e"])[..]));
+        assert_eq!(
+            step(&["a", "b", "c"], &["c", "d", "e"], 3),
+            (None, vec!["d".into(), "e".into()])
+        );
         // Nothing new.
-        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["a", "b"]), 5);
-        assert_eq!((m, fresh.len()), (None, 0));
+        assert_eq!(step(&["a", "b"], &["a", "b"], 5), (None, vec![]));
         // First poll: everything.
-        let (m, fresh) = new_lines(&[], &v(&["x"]), 5);
-        assert_eq!((m, fresh), (None, &v(&["x"])[..]));
+        assert_eq!(step(&[], &["x"], 5), (None, vec!["x".into()]));
     }
 
     #[test]
     fn gaps_and_rewrites_are_marked() {
-        let (m, fresh) = new_lines(&v(&["a", "b"]), &v(&["x", "y"]), 2);
-        assert_eq!((m, fresh), (Some(FollowEvent::Gap), &v(&["x", "y"])[..]));
-        let (m, fresh) = new_lines(&v(&["a", "b", "c"]), &v(&["new"]), 5);
-        assert_eq!((m, fresh), (Some(FollowEvent::Rewritten), &v(&["new"])[..]));
-        let (m, fresh) = new_lines(&v(&["a"]), &[], 5);
-        assert_eq!((m, fresh.len()), (Some(FollowEvent::Rewritten), 0));
+        assert_eq!(
+            step(&["a", "b"], &["x", "y"], 2),
+            (Some(FollowEvent::Gap), vec!["x".into(), "y".into()])
+        );
+        assert_eq!(
+            step(&["a", "b", "c"], &["new"], 5),
+            (Some(FollowEvent::Rewritten), vec!["new".into()])
+        );
+        assert_eq!(step(&["a"], &[], 5), (Some(FollowEvent::Rewritten), vec![]));
     }
 }

@@ -58,7 +58,9 @@ where
 }
 
 /// A number sent as `0.1` or as `"0.1"`.
-pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
@@ -67,7 +69,9 @@ pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Resul
 }
 
 /// A text that may arrive as a number (`0.05`) instead.
-pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),

@@ -90,7 +90,10 @@ async fn mount_account_and_catalogues(server: &MockServer) {
     let routes = [
         ("/api/v2/coretypes/", core_types),
         ("/api/v2/analyses/", analyses),
-        ("/api/v2/users/me/", json!({"email": "a@b.c", "maxJobHours": 24})),
+        (
+            "/api/v2/users/me/",
+            json!({"email": "a@b.c", "maxJobHours": 24}),
+        ),
         (
             "/api/v2/users/me/projects/",
             json!({"count": 1, "next": null, "results": [{"id": "pCfd", "name": "CFD"}]}),
@@ -125,18 +128,23 @@ async fn preflight_reports_every_problem_with_its_field() {
     mount_account_and_catalogues(&server).await;
     let catalog = client(&server).catalog();
 
-    catalog.check_job(&abaqus("standard-plus", 1, 24)).await.unwrap();
+    catalog
+        .check_job(&abaqus("standard-plus", 1, 24))
+        .await
+        .unwrap();
     catalog
         .check_job(&abaqus("standard-plus", 1, 2).project_id("pCfd"))
         .await
         .unwrap();
 
     let mut bad = abaqus("standard-plus", 1, 100).project_id("nope");
-    bad.job_analyses.push(
-        JobAnalysis::new("abaqus", "x", Hardware::new("unheard-of", 1)).version("9.9"),
-    );
     bad.job_analyses
-        .push(JobAnalysis::new("nastran", "x", Hardware::new("standard-plus", 1)));
+        .push(JobAnalysis::new("abaqus", "x", Hardware::new("unheard-of", 1)).version("9.9"));
+    bad.job_analyses.push(JobAnalysis::new(
+        "nastran",
+        "x",
+        Hardware::new("standard-plus", 1),
+    ));
     let problems = catalog.preflight(&bad).await.unwrap();
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(
@@ -161,7 +169,12 @@ async fn preflight_reports_every_problem_with_its_field() {
         other => panic!("{other:?}"),
     }
     // Nothing but reads: the check creates nothing.
-    assert!(requests(&server).await.iter().all(|r| r.method.as_str() == "GET"));
+    assert!(
+        requests(&server)
+            .await
+            .iter()
+            .all(|r| r.method.as_str() == "GET")
+    );
 }
 
 #[tokio::test]
@@ -172,7 +185,11 @@ async fn checking_many_jobs_reads_each_thing_once_per_client_and_refresh_rereads
     let job = abaqus("standard-plus", 1, 10).project_id("pCfd");
     for i in 0..200 {
         // Clones share the cache.
-        let catalog = if i % 2 == 0 { client.catalog() } else { client.clone().catalog() };
+        let catalog = if i % 2 == 0 {
+            client.catalog()
+        } else {
+            client.clone().catalog()
+        };
         catalog.check_job(&job).await.unwrap();
     }
     let mut paths: Vec<String> = requests(&server)
@@ -233,7 +250,13 @@ async fn file_library_requests() {
         .await;
 
     let files = client(&server).files();
-    let found: Vec<_> = files.list().search("mesh a").stream().try_collect().await.unwrap();
+    let found: Vec<_> = files
+        .list()
+        .search("mesh a")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(found[0].id, id);
     files.rename(&id, "renamed.inp").await.unwrap();
     files.set_type(&id, FileType::Checkpoint).await.unwrap();
@@ -296,7 +319,10 @@ async fn attachments_send_the_documented_bodies() {
     assert_eq!(instances[0].ssh_port, Some(2222));
     assert_eq!(instances[0].extra["zone"], "z");
     let details = jobs.connection_details("j 1").await.unwrap();
-    assert_eq!(details.connection_details[0].host.as_deref(), Some("h.example"));
+    assert_eq!(
+        details.connection_details[0].host.as_deref(),
+        Some("h.example")
+    );
     assert_eq!(details.connection_details[0].port, Some(22));
     let all = requests(&server).await;
     assert_eq!(all.len(), 4);

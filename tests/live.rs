@@ -79,10 +79,24 @@ async fn tail_lines_escapes_each_path_part_and_decodes_the_fixture() {
 async fn hostile_paths_are_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
     let jobs = client(&server).jobs();
-    for bad in ["../../users/me", "a/./b", "", "/abs", "a//b", "log\r\nX-Evil: 1", "a/.."] {
+    for bad in [
+        "../../users/me",
+        "a/./b",
+        "",
+        "/abs",
+        "a//b",
+        "log\r\nX-Evil: 1",
+        "a/..",
+    ] {
         let err = jobs.tail("j", "1", bad).lines(10).await.unwrap_err();
         assert_eq!(invalid_field(&err), "path", "{bad:?}");
-        let err = jobs.tail("j", "1", bad).bytes().next().await.unwrap().unwrap_err();
+        let err = jobs
+            .tail("j", "1", bad)
+            .bytes()
+            .next()
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(invalid_field(&err), "path", "{bad:?}");
     }
     let err = jobs.tail("j", "..", "log").lines(1).await.unwrap_err();
@@ -137,7 +151,10 @@ async fn a_stalled_raw_tail_is_cut_by_the_read_idle_timeout() {
     assert_eq!(&stream.try_next().await.unwrap().unwrap()[..], b"first");
     let err = stream.try_next().await.unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
-    assert!(stream.next().await.is_none(), "the stream ends after its error");
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after its error"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +187,11 @@ async fn stop_run_posts_to_the_run() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
-    client(&server).jobs().stop_run("Lee Ka", "2").await.unwrap();
+    client(&server)
+        .jobs()
+        .stop_run("Lee Ka", "2")
+        .await
+        .unwrap();
     let req = only_request(&server).await;
     assert_eq!(req.method.as_str(), "POST");
 }
@@ -279,7 +300,10 @@ async fn follow_yields_new_lines_once_and_marks_gaps_and_rewrites() {
         ]
     );
     let all = requests(&server).await;
-    let tails: Vec<_> = all.iter().filter(|r| r.url.path().contains("/tail/")).collect();
+    let tails: Vec<_> = all
+        .iter()
+        .filter(|r| r.url.path().contains("/tail/"))
+        .collect();
     assert_eq!(tails.len(), 4);
     assert!(tails.iter().all(|r| r.url.query() == Some("lines=3")));
     assert_eq!(all.len(), 8, "one tail and one run read per poll");
@@ -330,7 +354,9 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2/jobs/j/runs/1/tail/log/"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
+        )
         .mount(&server)
         .await;
     mount_sequence(&server, "/api/v2/jobs/j/runs/1/", vec![run(false)]).await;

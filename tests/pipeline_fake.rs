@@ -124,7 +124,10 @@ async fn follow_ends_by_itself_when_the_solver_finishes() {
         .iter()
         .map(|e| iteration(e.line().expect("only lines")))
         .collect();
-    assert!(numbers.iter().enumerate().all(|(i, n)| *n == i + 1), "{numbers:?}");
+    assert!(
+        numbers.iter().enumerate().all(|(i, n)| *n == i + 1),
+        "{numbers:?}"
+    );
 }
 
 #[tokio::test]
@@ -146,16 +149,29 @@ async fn directory_tail_snapshot_and_stop_a_run() {
         Some(format!("/api/jobs/{job}/runs/1/tail/{LOG_PATH}").as_str())
     );
 
-    let field = jobs.tail(&job, "1", "airFoil2D/0/U").lines(2).await.unwrap();
+    let field = jobs
+        .tail(&job, "1", "airFoil2D/0/U")
+        .lines(2)
+        .await
+        .unwrap();
     assert_eq!(field.lines.len(), 2);
-    assert!(field.file_type.unwrap().ends_with("airFoil2D/0/U: ASCII text"));
+    assert!(
+        field
+            .file_type
+            .unwrap()
+            .ends_with("airFoil2D/0/U: ASCII text")
+    );
     let raw: Vec<_> = jobs
         .tail(&job, "1", "airFoil2D/0/U")
         .bytes()
         .try_collect()
         .await
         .unwrap();
-    assert!(String::from_utf8(raw.concat()).unwrap().contains("OpenFOAM"));
+    assert!(
+        String::from_utf8(raw.concat())
+            .unwrap()
+            .contains("OpenFOAM")
+    );
     let missing = jobs.tail(&job, "1", "nope").lines(1).await.unwrap_err();
     assert!(missing.is_not_found());
 
@@ -254,10 +270,19 @@ async fn the_file_library() {
     let files = client.files();
     let id = fake.add_file("notes.txt", b"line 1\nline 2\n".to_vec());
     fake.add_file("other.bin", vec![0, 1, 2]);
-    let found: Vec<_> = files.list().search("notes").stream().try_collect().await.unwrap();
+    let found: Vec<_> = files
+        .list()
+        .search("notes")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
     let found: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(found, [id.as_str()]);
-    assert_eq!(files.rename(&id, "renamed.txt").await.unwrap().name, "renamed.txt");
+    assert_eq!(
+        files.rename(&id, "renamed.txt").await.unwrap().name,
+        "renamed.txt"
+    );
     let retyped = files.set_type(&id, FileType::Template).await.unwrap();
     assert_eq!(retyped.file_type(), Some(FileType::Template));
     assert_eq!(files.get(&id).await.unwrap().name, "renamed.txt");
@@ -265,7 +290,9 @@ async fn the_file_library() {
 
     // A file a job references: the fake deletes it (what the service does is undocumented).
     let mut new = solver_job(1);
-    new.job_analyses[0] = new.job_analyses[0].clone().input_file(&files.get(&id).await.unwrap());
+    new.job_analyses[0] = new.job_analyses[0]
+        .clone()
+        .input_file(&files.get(&id).await.unwrap());
     client.jobs().create(&new).await.unwrap();
     files.delete(&id).await.unwrap();
     assert!(files.get(&id).await.unwrap_err().is_not_found());
@@ -286,7 +313,10 @@ async fn attachments_before_submit_and_instances_while_executing() {
         Some(serde_json::json!({"costCenter": "42"}))
     );
     jobs.submit(&job.id).await.unwrap();
-    let err = jobs.attach_storage_device(&job.id, "sdEv2").await.unwrap_err();
+    let err = jobs
+        .attach_storage_device(&job.id, "sdEv2")
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
 
     let running = fake.start_solver(SolverConfig {
@@ -294,7 +324,12 @@ async fn attachments_before_submit_and_instances_while_executing() {
         ..SolverConfig::default()
     });
     until_running(&client, &running).await;
-    let instances: Vec<_> = jobs.instances(&running).stream().try_collect().await.unwrap();
+    let instances: Vec<_> = jobs
+        .instances(&running)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(instances.len(), 1);
     assert_eq!(instances[0].role.as_deref(), Some("MPI_MASTER"));
     let details = jobs.connection_details(&running).await.unwrap();

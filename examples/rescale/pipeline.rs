@@ -92,7 +92,9 @@ pub async fn run(
                 while let Some(event) = events.try_next().await? {
                     match event {
                         FollowEvent::Line(line) => println!("{}", printable(&line)),
-                        FollowEvent::Gap => eprintln!("[... lines written between two polls were missed ...]"),
+                        FollowEvent::Gap => {
+                            eprintln!("[... lines written between two polls were missed ...]")
+                        }
                         FollowEvent::Rewritten => eprintln!("[the file was rewritten]"),
                         _ => {}
                     }
@@ -186,7 +188,10 @@ pub async fn run(
 
 /// On the fake platform: starts a solver writing its log, waits until its run is in
 /// progress, and returns its job id (what `solver` stands for on the command line).
-pub async fn start_fake_solver(fake: &rescale_fake::FakeRescale, client: &Client) -> Result<String> {
+pub async fn start_fake_solver(
+    fake: &rescale_fake::FakeRescale,
+    client: &Client,
+) -> Result<String> {
     let id = fake.start_solver(rescale_fake::SolverConfig {
         lines: 40,
         line_every: Duration::from_millis(100),

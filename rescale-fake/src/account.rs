@@ -78,7 +78,10 @@ pub fn compute_prices() -> Response {
 impl crate::FakeRescale {
     /// Sets the walltime cap (`maxJobHours`) `users/me/` reports (72 by default).
     pub fn set_max_job_hours(&self, hours: u32) {
-        crate::state::lock(&self.shared).pipeline.account.max_job_hours = hours;
+        crate::state::lock(&self.shared)
+            .pipeline
+            .account
+            .max_job_hours = hours;
     }
 
     /// The ids of the account's projects (`users/me/projects/`).

@@ -133,7 +133,11 @@ pub fn list(s: &Shared, path: &str, query: Option<&str>) -> Response {
         .values()
         .rev()
         .filter_map(|id| s.files.get(id))
-        .filter(|f| search.as_deref().is_none_or(|q| f.name.to_lowercase().contains(q)))
+        .filter(|f| {
+            search
+                .as_deref()
+                .is_none_or(|q| f.name.to_lowercase().contains(q))
+        })
         .map(|f| s.file_json(f))
         .collect();
     req.respond(items)

@@ -27,9 +27,10 @@ pub struct PipelineState {
 pub fn resolve(segs: &[&str]) -> Option<(&'static str, Vec<String>)> {
     let d = util::decode_segment;
     Some(match segs {
-        ["jobs", id, "runs", run, "directory-contents"] => {
-            ("jobs/{id}/runs/{run}/directory-contents/", vec![d(id), d(run)])
-        }
+        ["jobs", id, "runs", run, "directory-contents"] => (
+            "jobs/{id}/runs/{run}/directory-contents/",
+            vec![d(id), d(run)],
+        ),
         ["jobs", id, "runs", run, "stop"] => ("jobs/{id}/runs/{run}/stop/", vec![d(id), d(run)]),
         ["jobs", id, "runs", run, "snapshot"] => {
             ("jobs/{id}/runs/{run}/snapshot/", vec![d(id), d(run)])

@@ -64,7 +64,9 @@ impl Solver {
             return 0;
         };
         let n = elapsed.as_nanos() / self.every.as_nanos().max(1);
-        usize::try_from(n).unwrap_or(usize::MAX).min(self.lines.len())
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(self.lines.len())
     }
 
     fn log(&self, now: Instant) -> &[String] {
@@ -108,7 +110,11 @@ impl FakeRescale {
         }))
         .expect("an object");
         let timeline = Timeline::solver(now, Utc::now(), step, executing);
-        let id = s.insert_job(Utc::now(), JobDef::Full(def), Life::Live(Box::new(timeline)));
+        let id = s.insert_job(
+            Utc::now(),
+            JobDef::Full(def),
+            Life::Live(Box::new(timeline)),
+        );
         s.pipeline.solvers.insert(
             id.clone(),
             Solver {
@@ -158,7 +164,14 @@ pub fn directory(s: &Shared, id: &str, run: &str, now: Instant) -> Response {
 }
 
 /// GET jobs/{id}/runs/{run}/tail/{path}/ (`?lines=N` for JSON, else the raw bytes)
-pub fn tail(s: &Shared, id: &str, run: &str, path: &str, query: Option<&str>, now: Instant) -> Response {
+pub fn tail(
+    s: &Shared,
+    id: &str,
+    run: &str,
+    path: &str,
+    query: Option<&str>,
+    now: Instant,
+) -> Response {
     if let Err(resp) = in_progress(s, id, run, now) {
         return *resp;
     }

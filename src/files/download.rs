@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use futures::StreamExt;
 use md5::Md5;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, HeaderValue, RANGE};
 use sha2::{Digest, Sha512};
-use futures::StreamExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use super::progress::{ProgressEvent, ProgressFn, Reporter};

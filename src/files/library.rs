@@ -61,7 +61,9 @@ impl Files {
     /// A PATCH that sets values: sending it twice has the effect of once, so it is retried.
     async fn patch(&self, id: &str, body: &serde_json::Value) -> Result<JobFile> {
         let url = self.file_url(id, &[])?;
-        let req = ApiRequest::new(Method::PATCH, url).idempotent().json(body)?;
+        let req = ApiRequest::new(Method::PATCH, url)
+            .idempotent()
+            .json(body)?;
         self.client.transport.json(req).await
     }
 

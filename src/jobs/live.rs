@@ -94,7 +94,10 @@ pub(crate) fn path_parts(path: &str) -> std::result::Result<Vec<&str>, Invalid> 
         } else {
             continue;
         };
-        return Err(Invalid::new("path", format!("`{}` {reason}", path.escape_debug())));
+        return Err(Invalid::new(
+            "path",
+            format!("`{}` {reason}", path.escape_debug()),
+        ));
     }
     Ok(parts)
 }
@@ -206,9 +209,22 @@ mod tests {
 
     #[test]
     fn paths_are_split_and_hostile_parts_refused() {
-        assert_eq!(path_parts("airFoil2D/0/U").unwrap(), ["airFoil2D", "0", "U"]);
+        assert_eq!(
+            path_parts("airFoil2D/0/U").unwrap(),
+            ["airFoil2D", "0", "U"]
+        );
         assert_eq!(path_parts("a b?#%").unwrap(), ["a b?#%"]);
-        for bad in ["", "/etc/passwd", "a//b", "a/", "../x", "a/./b", "a/..", "a\nb", "a\u{0}"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a//b",
+            "a/",
+            "../x",
+            "a/./b",
+            "a/..",
+            "a\nb",
+            "a\u{0}",
+        ] {
             let err = path_parts(bad).unwrap_err();
             assert_eq!(err.field, "path", "{bad:?}");
         }
