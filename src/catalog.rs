@@ -148,7 +148,7 @@ impl Catalog {
     ///   the cores per slot asked for, and has a walltime where it requires one
     ///   ([`CoreType::check_hardware`]);
     /// - each analysis's code and version are in the software catalogue;
-    /// - each walltime is within the account's `maxJobHours` ([`User::max_job_hours`]);
+    /// - each walltime is within the account's `maxJobHours` ([`User::max_job_hours`](crate::account::User::max_job_hours));
     /// - a `projectId`, when set, is one of the user's projects.
     ///
     /// The catalogues, the user and the projects are read once for the client's lifetime
