@@ -65,6 +65,9 @@ impl Jobs {
     /// - The stream ends when the run completes (its `dateCompleted` is set), or when the
     ///   tail is refused and the job has reached a final status; lines written after the
     ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)).
+    /// - A run that has not started yet (a job just submitted) is waited for: polling goes
+    ///   on until its file can be read. A tail refused while the run is in progress (a
+    ///   path that does not exist) is yielded as the error that ends the stream.
     ///
     /// Transient errors (429, 5xx, timeouts) are borne up to 5 in a row, as the status
     /// waits do; another error is yielded and ends the stream. `Send + 'static`; dropping
@@ -239,14 +242,17 @@ impl FollowState {
             .await;
         let window = match tail {
             Ok(tail) => tail.lines,
-            // A tail refused for good (the run ended between two polls, say) ends the
-            // stream quietly when the job is over; otherwise it is the caller's to see.
             Err(e) if !is_transient(&e) => {
-                if self.job_is_over().await? {
-                    self.finished = true;
-                    return Ok(());
-                }
-                return Err(e);
+                // The tail is refused outside an in-progress run: before it starts, poll on;
+                // once the run or job is over, end quietly; otherwise it is the caller's.
+                return match self.run_state().await? {
+                    RunState::NotStarted => Ok(()),
+                    RunState::Over => {
+                        self.finished = true;
+                        Ok(())
+                    }
+                    RunState::InProgress => Err(e),
+                };
             }
             Err(e) => return Err(e),
         };
@@ -266,15 +272,32 @@ impl FollowState {
         Ok(())
     }
 
-    /// Whether the run has completed, or the job has reached a final status.
-    async fn job_is_over(&self) -> Result<bool> {
+    /// Where the run is: not started (not listed yet, or no `dateStarted`), over (its
+    /// `dateCompleted` set, or the job in a final status), or in progress.
+    async fn run_state(&self) -> Result<RunState> {
         let t = &self.target;
-        if t.jobs.run(&t.job, &t.run).await?.date_completed.is_some() {
-            return Ok(true);
-        }
+        let started = match t.jobs.run(&t.job, &t.run).await {
+            Ok(run) if run.date_completed.is_some() => return Ok(RunState::Over),
+            Ok(run) => run.date_started.is_some(),
+            Err(e) if e.is_not_found() => false,
+            Err(e) => return Err(e),
+        };
         let newest = t.jobs.statuses(&t.job).page_size(1).page(1).await?;
-        Ok(newest.results.first().is_some_and(|e| e.status.is_final()))
+        if newest.results.first().is_some_and(|e| e.status.is_final()) {
+            Ok(RunState::Over)
+        } else if started {
+            Ok(RunState::InProgress)
+        } else {
+            Ok(RunState::NotStarted)
+        }
     }
+}
+
+/// Where a followed run is, when its tail is refused.
+enum RunState {
+    NotStarted,
+    InProgress,
+    Over,
 }
 
 fn is_transient(e: &crate::Error) -> bool {

@@ -398,3 +398,85 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }
+
+#[tokio::test]
+async fn follow_waits_for_a_run_that_has_not_started() {
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        "/api/v2/jobs/j/runs/1/tail/log/",
+        vec![
+            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
+            lines(&["a"]),
+        ],
+    )
+    .await;
+    mount_sequence(
+        &server,
+        "/api/v2/jobs/j/runs/1/",
+        vec![
+            ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})),
+            run(true),
+        ],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/j/statuses/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 1, "next": null, "results": [{"status": "Queued", "statusDate": null, "statusReason": null}]
+        })))
+        .mount(&server)
+        .await;
+    let events: Vec<FollowEvent> = client(&server)
+        .jobs()
+        .follow("j", "1", "log")
+        .poll_interval(Duration::from_millis(1))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(events, vec![line("a")]);
+    let seen: Vec<String> = requests(&server)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "/api/v2/jobs/j/runs/1/tail/log/",
+            "/api/v2/jobs/j/runs/1/",
+            "/api/v2/jobs/j/statuses/",
+            "/api/v2/jobs/j/runs/1/tail/log/",
+            "/api/v2/jobs/j/runs/1/",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn follow_counts_against_the_job_read_budget() {
+    // A 429 asking for an hour holds back every job read of the client, follow's included:
+    // the later polls are refused by the client's throttle without reaching the server.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+        .mount(&server)
+        .await;
+    let client = client_without_retries(&server.uri());
+    let err = client
+        .jobs()
+        .follow("j", "1", "log")
+        .poll_interval(Duration::from_millis(1))
+        .max_transient_errors(3)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Throttled { scope, .. } => assert_eq!(scope, "job reads"),
+        other => panic!("expected the job-read scope to be throttled, got {other:?}"),
+    }
+    assert_eq!(requests(&server).await.len(), 1);
+    // Another job read of the same client is held back too.
+    let err = client.jobs().get("j").await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    assert_eq!(requests(&server).await.len(), 1);
+}

@@ -106,7 +106,7 @@ async fn follow_ends_by_itself_when_the_solver_finishes() {
         line_every: Duration::from_millis(5),
         keep_running: false,
     });
-    until_running(&client, &job).await;
+    // Followed right away: the run has not started yet, and is waited for.
     let events: Vec<FollowEvent> = tokio::time::timeout(
         GUARD,
         client
