@@ -6,12 +6,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt, stream};
+use futures::{Stream, StreamExt};
 
 use crate::error::Result;
 use crate::jobs::Jobs;
 use crate::pagination::ItemStream;
-use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, Polling};
+use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, PollSource, Polling, poll_stream};
 
 /// Time between two polls of a followed file unless told otherwise.
 const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(10);
@@ -164,20 +164,12 @@ impl Follow {
     }
 
     fn start(&self) -> ItemStream<FollowEvent> {
-        let state = FollowState {
+        let source = FollowSource {
             target: self.target.clone(),
-            polling: self.polling.clone(),
             window: self.window,
             previous: Vec::new(),
-            queue: VecDeque::new(),
-            polled: false,
-            finished: false,
         };
-        stream::unfold(state, |mut state| async move {
-            let next = state.next().await?;
-            Some((next, state))
-        })
-        .boxed()
+        poll_stream(source, self.polling.clone())
     }
 }
 
@@ -195,45 +187,24 @@ impl Stream for Follow {
     }
 }
 
-struct FollowState {
+struct FollowSource {
     target: Target,
-    polling: Polling,
     window: u32,
     /// The window read at the previous poll.
     previous: Vec<String>,
-    queue: VecDeque<FollowEvent>,
-    polled: bool,
-    finished: bool,
 }
 
-impl FollowState {
-    async fn next(&mut self) -> Option<Result<FollowEvent>> {
-        let mut errors = 0;
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Some(Ok(event));
-            }
-            if self.finished {
-                return None;
-            }
-            if self.polled {
-                tokio::time::sleep(self.polling.interval).await;
-            }
-            self.polled = true;
-            match self.poll_once().await {
-                Ok(()) => errors = 0,
-                Err(e) => {
-                    if let Err(e) = self.polling.tolerate(e, &mut errors) {
-                        self.finished = true;
-                        return Some(Err(e));
-                    }
-                }
-            }
-        }
-    }
+impl PollSource for FollowSource {
+    type Item = FollowEvent;
 
-    /// One poll: the window, then whether the run is over.
-    async fn poll_once(&mut self) -> Result<()> {
+    async fn poll_once(&mut self, queue: &mut VecDeque<FollowEvent>) -> Result<bool> {
+        self.poll(queue).await
+    }
+}
+
+impl FollowSource {
+    /// One poll: the window, then whether the run is over (`Ok(true)`).
+    async fn poll(&mut self, queue: &mut VecDeque<FollowEvent>) -> Result<bool> {
         let t = &self.target;
         let tail = t
             .jobs
@@ -246,30 +217,20 @@ impl FollowState {
                 // The tail is refused outside an in-progress run: before it starts, poll on;
                 // once the run or job is over, end quietly; otherwise it is the caller's.
                 return match self.run_state().await? {
-                    RunState::NotStarted => Ok(()),
-                    RunState::Over => {
-                        self.finished = true;
-                        Ok(())
-                    }
+                    RunState::NotStarted => Ok(false),
+                    RunState::Over => Ok(true),
                     RunState::InProgress => Err(e),
                 };
             }
             Err(e) => return Err(e),
         };
         let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
-        self.queue.extend(marker);
-        self.queue
-            .extend(fresh.iter().cloned().map(FollowEvent::Line));
+        queue.extend(marker);
+        queue.extend(fresh.iter().cloned().map(FollowEvent::Line));
         self.previous = window;
-        let run = self
-            .target
-            .jobs
-            .run(&self.target.job, &self.target.run)
-            .await?;
-        if run.date_completed.is_some() {
-            self.finished = true;
-        }
-        Ok(())
+        let t = &self.target;
+        let run = t.jobs.run(&t.job, &t.run).await?;
+        Ok(run.date_completed.is_some())
     }
 
     /// Where the run is: not started (not listed yet, or no `dateStarted`), over (its
