@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt};
 use crate::error::Result;
 use crate::jobs::Jobs;
 use crate::pagination::ItemStream;
-use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, PollSource, Polling, poll_stream};
+use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, PollSource, Polling, poll_started, poll_stream};
 
 /// Time between two polls of a followed file unless told otherwise.
 const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(10);
@@ -162,28 +162,22 @@ impl Follow {
         self.polling.max_transient_errors = errors;
         self
     }
-
-    fn start(&self) -> ItemStream<FollowEvent> {
-        let source = FollowSource {
-            target: self.target.clone(),
-            window: self.window,
-            previous: Vec::new(),
-        };
-        poll_stream(source, self.polling.clone())
-    }
 }
 
 impl Stream for Follow {
     type Item = Result<FollowEvent>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.stream.is_none() {
-            self.stream = Some(self.start());
-        }
-        match self.stream.as_mut() {
-            Some(stream) => stream.poll_next_unpin(cx),
-            None => Poll::Ready(None),
-        }
+        let this = &mut *self;
+        poll_started(&mut this.stream, || {
+            let source = FollowSource {
+                target: this.target.clone(),
+                window: this.window,
+                previous: Vec::new(),
+            };
+            poll_stream(source, this.polling.clone())
+        })
+        .poll_next_unpin(cx)
     }
 }
 

@@ -349,29 +349,32 @@ impl Watch {
         self.polling.max_transient_errors = errors;
         self
     }
-
-    fn start(&self) -> ItemStream<JobStatusEntry> {
-        let source = WatchSource {
-            jobs: self.jobs.clone(),
-            id: self.id.clone(),
-            seen: HashSet::new(),
-        };
-        poll_stream(source, self.polling.clone())
-    }
 }
 
 impl Stream for Watch {
     type Item = Result<JobStatusEntry>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.stream.is_none() {
-            self.stream = Some(self.start());
-        }
-        match self.stream.as_mut() {
-            Some(stream) => stream.poll_next_unpin(cx),
-            None => Poll::Ready(None),
-        }
+        let this = &mut *self;
+        poll_started(&mut this.stream, || {
+            let source = WatchSource {
+                jobs: this.jobs.clone(),
+                id: this.id.clone(),
+                seen: HashSet::new(),
+            };
+            poll_stream(source, this.polling.clone())
+        })
+        .poll_next_unpin(cx)
     }
+}
+
+/// The stream in `slot`, started with `start` on first use: a polling stream is
+/// configured with its builder methods, and starts when first polled.
+pub(crate) fn poll_started<T>(
+    slot: &mut Option<ItemStream<T>>,
+    start: impl FnOnce() -> ItemStream<T>,
+) -> &mut ItemStream<T> {
+    slot.get_or_insert_with(start)
 }
 
 /// Identifies a history entry across polls.
