@@ -1,6 +1,8 @@
 //! Live output, run steering, the account, the pre-flight check, the file library and job
 //! attachments end to end against `rescale-fake`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,23 +10,13 @@ use futures::TryStreamExt;
 use rescale::files::FileType;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 use rescale::{Client, Error, FollowEvent};
-use rescale_fake::{FakeConfig, FakeRescale, LOG_PATH, SolverConfig};
+use rescale_fake::{FakeRescale, LOG_PATH, SolverConfig};
 
 /// Guards against hangs only; nothing asserts on time.
 const GUARD: Duration = Duration::from_secs(60);
 
 async fn fake() -> (FakeRescale, Client) {
-    let fake = FakeRescale::start_with(FakeConfig {
-        step: Duration::from_millis(5),
-        ..FakeConfig::default()
-    })
-    .await;
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
-        .build()
-        .expect("the fake's URL and key are valid");
-    (fake, client)
+    common::fake_and_client(Duration::from_millis(5)).await
 }
 
 /// Waits until the solver's run is in progress (its directory can be listed).
