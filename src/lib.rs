@@ -36,6 +36,12 @@
 //!   catalogues ([`catalog::Catalog`]).
 //! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
 //!   [`jobs::Jobs::watch`] streams its statuses as they change.
+//! - A running job: [`jobs::Jobs::tail`] reads a live file of a run, [`jobs::Jobs::follow`]
+//!   streams its new lines like `tail -f` ([`FollowEvent`]), [`jobs::Jobs::snapshot_run`]
+//!   and [`jobs::Jobs::stop_run`] steer a run.
+//! - [`Client::account`] (the user, its projects) and [`Client::billing`] (compute prices);
+//!   [`catalog::Catalog::check_job`] checks a job against the catalogues and the account
+//!   before anything is created, reading each once per client.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
