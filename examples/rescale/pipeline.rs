@@ -187,7 +187,7 @@ pub async fn run(
 }
 
 /// On the fake platform: starts a solver writing its log, waits until its run is in
-/// progress, and returns its job id (what `solver` stands for on the command line).
+/// progress with a first line written, and returns its job id (what `solver` stands for on the command line).
 pub async fn start_fake_solver(
     fake: &rescale_fake::FakeRescale,
     client: &Client,
@@ -198,7 +198,13 @@ pub async fn start_fake_solver(
         keep_running: false,
     });
     for _ in 0..200 {
-        if client.jobs().run_directory(&id, "1").await.is_ok() {
+        // Running, with a first line written.
+        let tail = client
+            .jobs()
+            .tail(&id, "1", rescale_fake::LOG_PATH)
+            .lines(1)
+            .await;
+        if tail.is_ok_and(|t| !t.lines.is_empty()) {
             eprintln!(
                 "fake platform: job {id} is a running solver (run 1, log {}); `solver` stands for its id",
                 rescale_fake::LOG_PATH
