@@ -253,6 +253,28 @@ fn run(completed: bool) -> ResponseTemplate {
     )
 }
 
+/// Follows `log` of run 1 of job `j`, polling every millisecond, to the end.
+async fn follow_all(server: &MockServer) -> rescale::Result<Vec<FollowEvent>> {
+    client(server)
+        .jobs()
+        .follow("j", "1", "log")
+        .poll_interval(Duration::from_millis(1))
+        .try_collect()
+        .await
+}
+
+/// Serves a status history of job `j` whose newest entry is `status`.
+async fn mount_newest_status(server: &MockServer, status: &str) {
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/j/statuses/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 1, "next": null,
+            "results": [{"status": status, "statusDate": null, "statusReason": null}]
+        })))
+        .mount(server)
+        .await;
+}
+
 fn line(s: &str) -> FollowEvent {
     FollowEvent::Line(s.to_owned())
 }
@@ -365,13 +387,7 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("job_statuses.json")))
         .mount(&server)
         .await;
-    let events: Vec<FollowEvent> = client(&server)
-        .jobs()
-        .follow("j", "1", "log")
-        .poll_interval(Duration::from_millis(1))
-        .try_collect()
-        .await
-        .unwrap();
+    let events = follow_all(&server).await.unwrap();
     assert!(events.is_empty());
 
     // While the job is still running, the refusal is the caller's to see.
@@ -382,20 +398,8 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
         .mount(&server)
         .await;
     mount_sequence(&server, "/api/v2/jobs/j/runs/1/", vec![run(false)]).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/jobs/j/statuses/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": 1, "next": null, "results": [{"status": "Executing", "statusDate": null, "statusReason": null}]
-        })))
-        .mount(&server)
-        .await;
-    let err = client(&server)
-        .jobs()
-        .follow("j", "1", "log")
-        .poll_interval(Duration::from_millis(1))
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    mount_newest_status(&server, "Executing").await;
+    let err = follow_all(&server).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }
 
@@ -420,20 +424,8 @@ async fn follow_waits_for_a_run_that_has_not_started() {
         ],
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/jobs/j/statuses/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": 1, "next": null, "results": [{"status": "Queued", "statusDate": null, "statusReason": null}]
-        })))
-        .mount(&server)
-        .await;
-    let events: Vec<FollowEvent> = client(&server)
-        .jobs()
-        .follow("j", "1", "log")
-        .poll_interval(Duration::from_millis(1))
-        .try_collect()
-        .await
-        .unwrap();
+    mount_newest_status(&server, "Queued").await;
+    let events = follow_all(&server).await.unwrap();
     assert_eq!(events, vec![line("a")]);
     let seen: Vec<String> = requests(&server)
         .await
