@@ -53,6 +53,7 @@ mod lifecycle;
 mod page;
 mod persist;
 mod routes;
+mod runs;
 mod runs_live;
 mod server;
 mod state;

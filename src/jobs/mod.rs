@@ -24,15 +24,20 @@ mod analysis;
 mod attachments;
 mod live;
 mod models;
+mod new_job;
+mod received;
 mod runs;
 mod status;
+mod variables;
 
 pub use analysis::*;
 pub use attachments::*;
 pub use live::*;
 pub use models::*;
+pub use new_job::*;
 pub use runs::*;
 pub use status::*;
+pub use variables::*;
 
 use reqwest::Method;
 use url::Url;
