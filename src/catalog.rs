@@ -60,6 +60,9 @@ impl Catalog {
 
     /// The analysis with this `code` (e.g. `abaqus`), or `None`. The API has no
     /// endpoint for one analysis, so this reads the catalogue until it finds the code.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank code; any error of reading the catalogue.
     pub async fn analysis(&self, code: &str) -> Result<Option<Analysis>> {
         let code = non_blank("code", code)?;
         find(self.analyses().page_size(SCAN_PAGE_SIZE), |a: &Analysis| {
@@ -78,6 +81,9 @@ impl Catalog {
 
     /// The core type with this `code` (e.g. `emerald`), or `None`; reads the catalogue
     /// until it finds the code.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank code; any error of reading the catalogue.
     pub async fn core_type(&self, code: &str) -> Result<Option<CoreType>> {
         let code = non_blank("code", code)?;
         find(
@@ -129,6 +135,10 @@ impl Catalog {
     /// let created = client.jobs().create(&job).await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the first problem's field (e.g.
+    /// `job_analyses[0].hardware.walltime`); any error of the reads.
     pub async fn check_job(&self, job: &NewJob) -> Result<()> {
         let problems = self.preflight(job).await?;
         let Some((first, rest)) = problems.split_first() else {
@@ -393,6 +403,9 @@ impl CoreType {
     /// refused. The error names the field, e.g. `job_analyses[0].hardware.cores_per_slot`.
     /// A job none of whose analyses use this core type is refused too.
     ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the first field at fault; nothing is sent.
+    ///
     /// ```
     /// # fn demo(core_type: &rescale::catalog::CoreType) {
     /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
@@ -424,6 +437,9 @@ impl CoreType {
 
     /// Checks one [`Hardware`] against this core type, as [`check`](CoreType::check)
     /// does; fields are named `hardware.*`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field at fault; nothing is sent.
     pub fn check_hardware(&self, hardware: &Hardware) -> Result<()> {
         self.check_hardware_at(hardware, "hardware")
     }

@@ -49,6 +49,10 @@
 //!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
 //!   the service is never sent twice ([`Error::OutcomeUnknown`]).
 //!
+//! Each type has one home: the client, errors, lists, retries, throttles and waits at the
+//! root; resources and their models in [`jobs`], [`files`] and [`catalog`]. The one
+//! alias is [`JobId`], re-exported at the root from [`jobs`].
+//!
 //! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
 //! to the configured host.
 #![deny(missing_docs)]
@@ -76,8 +80,15 @@ mod wait;
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
 pub use follow::{Follow, FollowEvent};
+/// Every job method takes one, so it is at the root too; its home is [`jobs::JobId`].
+#[doc(no_inline)]
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
 pub use throttle::{RateLimit, ThrottleConfig};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -194,6 +194,13 @@ impl Jobs {
     /// borne up to 5 in a row; statuses this crate does not know never end the wait.
     /// Dropping the future stops polling.
     ///
+    /// # Errors
+    /// [`Error::Timeout`] when a [`timeout`](WaitForCompletion::timeout) was set and
+    /// passed; the last error once more transient errors came in a row than
+    /// [`max_transient_errors`](WaitForCompletion::max_transient_errors) allows; any other
+    /// error of reading the history at once (a blank id, an unknown job, a refused key).
+    /// A job that failed is not an error: it is [`JobOutcome::Failed`].
+    ///
     /// ```no_run
     /// use std::time::Duration;
     /// use rescale::JobOutcome;
@@ -223,6 +230,10 @@ impl Jobs {
     /// first. `Send + 'static`; dropping it stops polling. A non-transient error (or
     /// too many transient ones) is yielded and ends the stream.
     ///
+    /// # Errors
+    /// Yielded by the stream, as [`wait_for_completion`](Jobs::wait_for_completion)
+    /// returns them.
+    ///
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
@@ -245,6 +256,11 @@ impl Jobs {
     /// [`delete`](Jobs::delete) needs) and returns that entry. A 404 means the cluster
     /// does not exist yet and polling goes on, so set a [`timeout`](ClusterStopWait::timeout)
     /// for a job that may never have started.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when a [`timeout`](ClusterStopWait::timeout) was set and passed;
+    /// the last error once more transient errors came in a row than allowed; any other
+    /// error of reading the cluster statuses, except 404, at once.
     ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {

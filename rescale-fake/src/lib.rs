@@ -42,6 +42,7 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod account;
 mod attachments;
@@ -222,6 +223,7 @@ impl FakeRescale {
     /// # Errors
     /// As [`try_start`](FakeRescale::try_start), and when the certificate cannot be made.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn try_start_https(config: FakeConfig) -> io::Result<FakeRescale> {
         let (tls, pem) = tls::Tls::generate()?;
         Self::launch(config, Some((tls, pem))).await
@@ -232,6 +234,7 @@ impl FakeRescale {
     /// # Panics
     /// When [`try_start_https`](FakeRescale::try_start_https) fails.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn start_https(config: FakeConfig) -> FakeRescale {
         match Self::try_start_https(config).await {
             Ok(fake) => fake,
@@ -241,6 +244,7 @@ impl FakeRescale {
 
     /// The certificate an HTTPS fake presents, as PEM (`None` for a plain HTTP fake).
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn certificate_pem(&self) -> Option<&str> {
         self.certificate_pem.as_deref()
     }
@@ -382,3 +386,8 @@ impl std::fmt::Debug for FakeRescale {
             .finish_non_exhaustive()
     }
 }
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
