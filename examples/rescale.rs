@@ -9,12 +9,22 @@
 //! cargo run --example rescale -- wait <job id> [<job id> ...]   # one line per job
 //! cargo run --example rescale -- download <job id> outputs
 //! cargo run --example rescale -- delete <job id> --wait-for-cluster
+//! cargo run --example rescale -- ls-run <job id> [run]
+//! cargo run --example rescale -- tail <job id> [run] <path> [-f] [-n lines]
+//! cargo run --example rescale -- snapshot <job id> <run>
+//! cargo run --example rescale -- stop-run <job id> <run>
+//! cargo run --example rescale -- check examples/too_long_job.json
+//! cargo run --example rescale -- account | files [--search text] | cat <file id>
 //! ```
 //!
 //! With `RESCALE_API_KEY` set it talks to the real platform; without it, to a local fake
-//! platform started for this one command (so only `list` and `run` have something to show).
+//! platform started for this one command (so only `list` and `run` have something to show,
+//! and a running solver whose job id the word `solver` stands for:
+//! `cargo run --example rescale -- tail solver airFoil2D/log.simpleFoam -f`).
 
 mod common;
+#[path = "rescale/pipeline.rs"]
+mod pipeline;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -89,6 +99,8 @@ enum Command {
         #[arg(long)]
         download: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Pipeline(pipeline::PipelineCommand),
 }
 
 #[tokio::main]
@@ -111,6 +123,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let client = &connection.client;
     let jobs = client.jobs();
     match cli.command {
+        Command::Pipeline(command) => {
+            let solver = match &connection.fake {
+                Some(fake) => Some(pipeline::start_fake_solver(fake, client).await?),
+                None => None,
+            };
+            return pipeline::run(client, command, poll, solver.as_deref()).await;
+        }
         Command::List {
             limit,
             completed,

@@ -1,5 +1,6 @@
 //! The software and hardware catalogues: [`Analysis`] (`GET analyses/`) and [`CoreType`]
-//! (`GET coretypes/`), and a check of a job's hardware against them.
+//! (`GET coretypes/`), and the pre-flight check of a job against them and the account
+//! ([`Catalog::check_job`]).
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -12,13 +13,15 @@
 //! let job = NewJob::new("Example", vec![
 //!     JobAnalysis::new("user_included", "echo hi", Hardware::new("emerald", 4)).version("0"),
 //! ]);
-//! catalog.check_job(&job).await?; // cores per slot, walltime, deprecation
+//! catalog.check_job(&job).await?; // hardware, software, walltime, project
 //! # Ok(()) }
 //! ```
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
+
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 
@@ -26,7 +29,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::jobs::{Hardware, NewJob};
 use crate::pagination::ListRequest;
-use crate::serde_util::{null_as_default, opt_u32, opt_u64};
+use crate::serde_util::{lenient_f64, lenient_text, null_as_default, opt_u32, opt_u64};
 
 /// The catalogue endpoints. Cheap to create and clone; owns a clone of the [`Client`].
 #[derive(Debug, Clone)]
@@ -90,32 +93,161 @@ impl Catalog {
         .await
     }
 
-    /// Checks every analysis of `job` against the core type it asks for (see
-    /// [`CoreType::check`]); a core type missing from the catalogue is refused too. Reads
-    /// the hardware catalogue; sends nothing else.
+    /// The hardware catalogue, read once for the client's lifetime and shared by its
+    /// clones; see [`refresh`](Catalog::refresh).
+    pub async fn core_types_cached(&self) -> Result<Arc<Vec<CoreType>>> {
+        let list = self.core_types().page_size(SCAN_PAGE_SIZE);
+        self.client
+            .cache
+            .core_types
+            .get_or_read(|| list.stream().try_collect())
+            .await
+    }
+
+    /// The software catalogue, read once for the client's lifetime and shared by its clones.
+    pub async fn analyses_cached(&self) -> Result<Arc<Vec<Analysis>>> {
+        let list = self.analyses().page_size(SCAN_PAGE_SIZE);
+        self.client
+            .cache
+            .analyses
+            .get_or_read(|| list.stream().try_collect())
+            .await
+    }
+
+    /// Forgets every cached read the pre-flight check uses (catalogues, user, projects):
+    /// the next check reads them again.
+    pub async fn refresh(&self) {
+        self.client.cache.clear_catalog().await;
+        self.client.cache.clear_account().await;
+    }
+
+    /// The pre-flight check of a job, before anything is created or billed: every problem
+    /// [`preflight`](Catalog::preflight) finds, as one [`Error::InvalidInput`] naming the
+    /// first problem's field (the others follow in its reason).
+    ///
+    /// ```no_run
+    /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let job = NewJob::new("Example", vec![
+    ///     JobAnalysis::new("user_included", "echo hi", Hardware::new("emerald", 4).walltime_hours(8)).version("0"),
+    /// ]);
+    /// client.catalog().check_job(&job).await?;
+    /// let created = client.jobs().create(&job).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] naming the first field at fault
-    /// (`job_analyses[i].hardware.…`); any error of reading the catalogue.
+    /// [`Error::InvalidInput`] naming the first problem's field (e.g.
+    /// `job_analyses[0].hardware.walltime`); any error of the reads.
     pub async fn check_job(&self, job: &NewJob) -> Result<()> {
-        let catalogue: Vec<CoreType> = self
-            .core_types()
-            .page_size(SCAN_PAGE_SIZE)
-            .stream()
-            .try_collect()
-            .await?;
-        for (i, analysis) in job.job_analyses.iter().enumerate() {
-            let code = analysis.hardware.core_type_code();
-            let core_type = catalogue.iter().find(|c| c.code == code).ok_or_else(|| {
-                Error::invalid(
-                    format!("job_analyses[{i}].hardware.core_type"),
-                    format!("`{code}` is not in the hardware catalogue"),
-                )
-            })?;
-            core_type
-                .check_hardware_at(&analysis.hardware, &format!("job_analyses[{i}].hardware"))?;
+        let problems = self.preflight(job).await?;
+        let Some((first, rest)) = problems.split_first() else {
+            return Ok(());
+        };
+        let mut reason = first.reason.clone();
+        if !rest.is_empty() {
+            let others: Vec<String> = rest.iter().map(Problem::to_string).collect();
+            reason = format!("{reason} (and {} more: {})", rest.len(), others.join("; "));
         }
-        Ok(())
+        Err(Error::invalid(first.field.clone(), reason))
+    }
+
+    /// Every problem that would make the service refuse `job` or bill it for what it
+    /// cannot run, each with its field (empty when there is none):
+    /// - each analysis's core type is in the hardware catalogue, not deprecated, offers
+    ///   the cores per slot asked for, and has a walltime where it requires one
+    ///   ([`CoreType::check_hardware`]);
+    /// - each analysis's code and version are in the software catalogue;
+    /// - each walltime is within the account's `maxJobHours` ([`User::max_job_hours`](crate::account::User::max_job_hours));
+    /// - a `projectId`, when set, is one of the user's projects.
+    ///
+    /// The catalogues, the user and the projects are read once for the client's lifetime
+    /// (shared by clones), so checking a thousand jobs costs four requests; see
+    /// [`refresh`](Catalog::refresh). An `Err` is a failed read, not a problem of the job.
+    pub async fn preflight(&self, job: &NewJob) -> Result<Vec<Problem>> {
+        let core_types = self.core_types_cached().await?;
+        let analyses = self.analyses_cached().await?;
+        let account = self.client.account();
+        let me = account.me_cached().await?;
+        let mut problems = Vec::new();
+        for (i, item) in job.job_analyses.iter().enumerate() {
+            let at = format!("job_analyses[{i}]");
+            let hardware = &item.hardware;
+            let code = hardware.core_type_code();
+            match core_types.iter().find(|c| c.code == code) {
+                None => problems.push(Problem::new(
+                    format!("{at}.hardware.core_type"),
+                    format!("`{code}` is not in the hardware catalogue"),
+                )),
+                Some(core_type) => {
+                    if let Err(Error::InvalidInput { field, reason }) =
+                        core_type.check_hardware_at(hardware, &format!("{at}.hardware"))
+                    {
+                        problems.push(Problem::new(field, reason));
+                    }
+                }
+            }
+            let wanted = &item.analysis;
+            match analyses.iter().find(|a| a.code == wanted.code) {
+                None => problems.push(Problem::new(
+                    format!("{at}.analysis.code"),
+                    format!("`{}` is not in the software catalogue", wanted.code),
+                )),
+                Some(analysis) => {
+                    if let Some(version) = &wanted.version
+                        && analysis.version(version).is_none()
+                    {
+                        problems.push(Problem::new(
+                            format!("{at}.analysis.version"),
+                            format!("`{}` has no version `{version}`", wanted.code),
+                        ));
+                    }
+                }
+            }
+            if let (Some(hours), Some(max)) = (hardware.walltime, me.max_job_hours)
+                && f64::from(hours) > max
+            {
+                problems.push(Problem::new(
+                    format!("{at}.hardware.walltime"),
+                    format!("{hours} hours is more than the account allows ({max} hours)"),
+                ));
+            }
+        }
+        if let Some(project) = &job.project_id {
+            let projects = account.projects_cached().await?;
+            if !projects.iter().any(|p| p.id.as_deref() == Some(project)) {
+                problems.push(Problem::new(
+                    "project_id",
+                    format!("`{project}` is not one of your projects"),
+                ));
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// One problem found by [`Catalog::preflight`]: the field (e.g.
+/// `job_analyses[0].hardware.walltime`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field, named as in [`NewJob`] (snake case, with indices).
+    pub field: String,
+    /// Why it would be refused.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Problem {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
     }
 }
 
@@ -336,22 +468,4 @@ impl CoreType {
         }
         Ok(())
     }
-}
-
-/// A number sent as `0.1` or as `"0.1"`.
-fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-/// A text that may arrive as a number (`0.05`) instead.
-fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
 }

@@ -71,6 +71,8 @@ impl Platform {
 #[derive(Clone)]
 pub struct Client {
     pub(crate) transport: Arc<Transport>,
+    /// Account and catalogue reads, shared by every clone.
+    pub(crate) cache: Arc<crate::cache::ReadCache>,
 }
 
 impl fmt::Debug for Client {
@@ -329,6 +331,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             transport: Arc::new(Transport::new(http, base_url, authorization, settings)),
+            cache: Arc::default(),
         })
     }
 }

@@ -38,6 +38,12 @@
 //!   [`jobs::Jobs::watch`] streams its statuses as they change;
 //!   [`jobs::Jobs::watch_many`] and [`jobs::Jobs::wait_for_all`] do the same for many jobs
 //!   with one polling loop.
+//! - A running job: [`jobs::Jobs::tail`] reads a live file of a run, [`jobs::Jobs::follow`]
+//!   streams its new lines like `tail -f` ([`FollowEvent`]), [`jobs::Jobs::snapshot_run`]
+//!   and [`jobs::Jobs::stop_run`] steer a run.
+//! - [`Client::account`] (the user, its projects) and [`Client::billing`] (compute prices);
+//!   [`catalog::Catalog::check_job`] checks a job against the catalogues and the account
+//!   before anything is created, reading each once per client.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
 //!   server's message.
@@ -57,11 +63,15 @@
 
 #[macro_use]
 mod macros;
+pub mod account;
+pub mod billing;
+mod cache;
 pub mod catalog;
 mod client;
 mod error;
 pub mod files;
 mod fleet;
+mod follow;
 pub mod jobs;
 mod pagination;
 mod retry;
@@ -73,6 +83,7 @@ mod wait;
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
 pub use fleet::{Fleet, FleetEvent, WaitForAll};
+pub use follow::{Follow, FollowEvent};
 /// Every job method takes one, so it is at the root too; its home is [`jobs::JobId`].
 #[doc(no_inline)]
 pub use jobs::JobId;

@@ -1,6 +1,7 @@
 //! Lenient decoders for values the service is known to send in more than one shape.
 
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 /// A whole number sent as `1` or as `1.0`.
 fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -54,4 +55,26 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A number sent as `0.1` or as `"0.1"`.
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A text that may arrive as a number (`0.05`) instead.
+pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }

@@ -377,94 +377,126 @@ impl Watch {
         self.polling.max_transient_errors = errors;
         self
     }
-
-    fn start(&self) -> ItemStream<JobStatusEntry> {
-        let state = WatchState {
-            jobs: self.jobs.clone(),
-            id: self.id.clone(),
-            polling: self.polling.clone(),
-            seen: HashSet::new(),
-            queue: VecDeque::new(),
-            polled: false,
-            finished: false,
-        };
-        stream::unfold(state, |mut state| async move {
-            let next = state.next().await?;
-            Some((next, state))
-        })
-        .boxed()
-    }
 }
 
 impl Stream for Watch {
     type Item = Result<JobStatusEntry>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.stream.is_none() {
-            self.stream = Some(self.start());
-        }
-        match self.stream.as_mut() {
-            Some(stream) => stream.poll_next_unpin(cx),
-            None => Poll::Ready(None),
-        }
+        let this = &mut *self;
+        poll_started(&mut this.stream, || {
+            let source = WatchSource {
+                jobs: this.jobs.clone(),
+                id: this.id.clone(),
+                seen: HashSet::new(),
+            };
+            poll_stream(source, this.polling.clone())
+        })
+        .poll_next_unpin(cx)
     }
+}
+
+/// The stream in `slot`, started with `start` on first use: a polling stream is
+/// configured with its builder methods, and starts when first polled.
+pub(crate) fn poll_started<T>(
+    slot: &mut Option<ItemStream<T>>,
+    start: impl FnOnce() -> ItemStream<T>,
+) -> &mut ItemStream<T> {
+    slot.get_or_insert_with(start)
 }
 
 /// Identifies a history entry across polls.
 type EntryKey = (String, Option<DateTime<Utc>>, Option<String>);
 
-struct WatchState {
+struct WatchSource {
     jobs: Jobs,
     id: String,
-    polling: Polling,
     seen: HashSet<EntryKey>,
-    queue: VecDeque<JobStatusEntry>,
-    polled: bool,
-    finished: bool,
 }
 
-impl WatchState {
-    /// The next entry not yielded yet, polling until there is one.
-    async fn next(&mut self) -> Option<Result<JobStatusEntry>> {
+impl PollSource for WatchSource {
+    type Item = JobStatusEntry;
+
+    /// Queues the entries not seen before, oldest first, up to a final one.
+    async fn poll_once(&mut self, queue: &mut VecDeque<JobStatusEntry>) -> Result<bool> {
+        let newest_first = self.jobs.history(&self.id).await?;
+        for entry in newest_first.into_iter().rev() {
+            let key = (
+                entry.status.as_str().to_owned(),
+                entry.status_date,
+                entry.status_reason.clone(),
+            );
+            if self.seen.insert(key) {
+                let last = entry.status.is_final();
+                queue.push_back(entry);
+                if last {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// One poll of a polling stream ([`Watch`], [`Follow`](crate::Follow)).
+pub(crate) trait PollSource: Send + 'static {
+    /// What the stream yields.
+    type Item: Send + 'static;
+
+    /// Polls once and queues what is new, oldest first; `Ok(true)` when nothing will come
+    /// after it. An error is counted against the transient-error budget.
+    fn poll_once(
+        &mut self,
+        queue: &mut VecDeque<Self::Item>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// The stream of what `source` finds, polled every `polling.interval`: each transient
+/// error is borne up to the budget; another error is yielded and ends the stream.
+pub(crate) fn poll_stream<S: PollSource>(source: S, polling: Polling) -> ItemStream<S::Item> {
+    struct State<S: PollSource> {
+        source: S,
+        polling: Polling,
+        queue: VecDeque<S::Item>,
+        polled: bool,
+        finished: bool,
+    }
+    let state = State {
+        source,
+        polling,
+        queue: VecDeque::new(),
+        polled: false,
+        finished: false,
+    };
+    stream::unfold(state, |mut s| async move {
         let mut errors = 0;
         loop {
-            if let Some(entry) = self.queue.pop_front() {
-                if entry.status.is_final() {
-                    self.finished = true;
-                    self.queue.clear();
-                }
-                return Some(Ok(entry));
+            if let Some(item) = s.queue.pop_front() {
+                return Some((Ok(item), s));
             }
-            if self.finished {
+            if s.finished {
                 return None;
             }
-            if self.polled {
-                tokio::time::sleep(self.polling.interval).await;
+            if s.polled {
+                tokio::time::sleep(s.polling.interval).await;
             }
-            self.polled = true;
-            match self.jobs.history(&self.id).await {
-                Ok(newest_first) => {
+            s.polled = true;
+            match s.source.poll_once(&mut s.queue).await {
+                Ok(done) => {
                     errors = 0;
-                    for entry in newest_first.into_iter().rev() {
-                        let key = (
-                            entry.status.as_str().to_owned(),
-                            entry.status_date,
-                            entry.status_reason.clone(),
-                        );
-                        if self.seen.insert(key) {
-                            self.queue.push_back(entry);
-                        }
-                    }
+                    s.finished = done;
                 }
                 Err(e) => {
-                    if let Err(e) = self.polling.tolerate(e, &mut errors) {
-                        self.finished = true;
-                        return Some(Err(e));
+                    if let Err(e) = s.polling.tolerate(e, &mut errors) {
+                        s.finished = true;
+                        s.queue.clear();
+                        return Some((Err(e), s));
                     }
                 }
             }
         }
-    }
+    })
+    .boxed()
 }
 
 /// Waits for a job's cluster to stop; from [`Jobs::wait_for_cluster_stop`]. `.await` it.

@@ -1,24 +1,16 @@
 //! The job API end to end against `rescale-fake`, the stateful stand-in for the service.
 
+mod common;
+
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use rescale::jobs::{ClusterStatus, Hardware, JobAnalysis, JobPatch, JobStatus, NewJob};
 use rescale::{Client, JobOutcome};
-use rescale_fake::{FakeConfig, FakeRescale};
+use rescale_fake::FakeRescale;
 
 async fn fake() -> (FakeRescale, Client) {
-    let fake = FakeRescale::start_with(FakeConfig {
-        step: Duration::from_millis(5),
-        ..FakeConfig::default()
-    })
-    .await;
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
-        .build()
-        .expect("the fake's URL and key are valid");
-    (fake, client)
+    common::fake_and_client(Duration::from_millis(5)).await
 }
 
 fn hello(command: &str) -> NewJob {
@@ -338,16 +330,7 @@ async fn outcomes_of_a_failed_and_a_stopped_job() {
 
     // A stop must arrive before the job finishes by itself (six steps after the
     // submit): with 2 s steps that holds however busy the machine is.
-    let slow = FakeRescale::start_with(FakeConfig {
-        step: Duration::from_secs(2),
-        ..FakeConfig::default()
-    })
-    .await;
-    let client = Client::builder()
-        .base_url(slow.base_url())
-        .token(slow.api_key())
-        .build()
-        .unwrap();
+    let (_slow, client) = common::fake_and_client(Duration::from_secs(2)).await;
     let jobs = client.jobs();
     let stopped = jobs.create(&hello("sleep 100")).await.unwrap();
     jobs.submit(&stopped.id).await.unwrap();

@@ -120,17 +120,24 @@ pub fn upload(s: &mut Shared, headers: &HeaderMap, body: Bytes) -> Response {
     json_response(StatusCode::CREATED, s.file_json(&s.files[&id]))
 }
 
-/// GET files/ (uploaded files, newest first)
+/// GET files/ (uploaded files, newest first; `search` filters by name)
 pub fn list(s: &Shared, path: &str, query: Option<&str>) -> Response {
     let req = match PageReq::parse(s, path, query) {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
+    let pairs = util::query_pairs(query);
+    let search = util::query_get(&pairs, "search").map(str::to_lowercase);
     let items = s
         .uploads
         .values()
         .rev()
         .filter_map(|id| s.files.get(id))
+        .filter(|f| {
+            search
+                .as_deref()
+                .is_none_or(|q| f.name.to_lowercase().contains(q))
+        })
         .map(|f| s.file_json(f))
         .collect();
     req.respond(items)

@@ -17,7 +17,14 @@
 //! `GET jobs/{id}/cluster_statuses/`, `GET jobs/{id}/files/`, `GET jobs/{id}/runs/`,
 //! `GET jobs/{id}/runs/{run}/`, `GET jobs/{id}/runs/{run}/files/`, `GET files/`,
 //! `POST files/contents/`, `GET|DELETE files/{id}/`, `GET files/{id}/contents/`,
-//! `GET analyses/`, `GET coretypes/`.
+//! `GET analyses/`, `GET coretypes/`; and beyond the jobs reference:
+//! `GET jobs/{id}/runs/{run}/directory-contents/`, `GET jobs/{id}/runs/{run}/tail/{path}/`,
+//! `POST jobs/{id}/runs/{run}/stop/`, `POST jobs/{id}/runs/{run}/snapshot/`,
+//! `POST jobs/{id}/storage-devices/`, `POST jobs/{id}/custom-fields/`,
+//! `GET jobs/{id}/instances/`, `GET jobs/{id}/connection_details/`, `PATCH files/{id}/`,
+//! `GET files/{id}/lines/`, `GET users/me/`, `GET users/me/projects/`,
+//! `GET billing/computeprices/`. [`FakeRescale::start_solver`] starts a job whose run
+//! writes its log line by line, to be read live.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -37,13 +44,18 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account;
+mod attachments;
 mod catalogue;
 mod files;
 mod jobs;
+mod library;
 mod lifecycle;
 mod page;
 mod persist;
+mod routes;
 mod runs;
+mod runs_live;
 mod server;
 mod state;
 mod tls;
@@ -56,6 +68,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use runs_live::{LOG_PATH, SolverConfig};
 use state::{Shared, lock};
 use tokio::sync::watch;
 

@@ -87,6 +87,42 @@ impl Timeline {
         }
     }
 
+    /// The life of a job submitted at `now` that executes for `executing` (a solver run
+    /// by `FakeRescale::start_solver`): Executing after five steps, then Completed.
+    pub fn solver(
+        now: Instant,
+        date: DateTime<Utc>,
+        step: Duration,
+        executing: Duration,
+    ) -> Timeline {
+        let mut t = Timeline::submit(now, date, step, false);
+        let end = step * 5 + executing;
+        t.job.truncate(6);
+        t.cluster.truncate(3);
+        t.finish(
+            now + end,
+            date + chrono::Duration::from_std(end).unwrap_or_default(),
+            step,
+        );
+        t
+    }
+
+    /// Ends the execution at `at` (a run stopped): Completed then, the cluster stopping
+    /// after it. No effect once completed.
+    pub fn finish(&mut self, at: Instant, date: DateTime<Utc>, step: Duration) {
+        if self.is_completed(at) {
+            return;
+        }
+        self.job.retain(|e| e.due <= at);
+        self.cluster.retain(|e| e.due <= at);
+        let e = |n, s, r| self::at(at, date, step, n, s, r);
+        self.job
+            .push(e(0, COMPLETED, Some("Completed successfully")));
+        self.cluster.push(e(0, "Stop Requested", None));
+        self.cluster.push(e(1, "Stopping", None));
+        self.cluster.push(e(2, STOPPED, None));
+    }
+
     /// A user stop at `now`: what has not happened yet is replaced by Stopping, then
     /// Completed ("User Terminated"); the cluster stops. No effect once completed.
     pub fn stop(&mut self, now: Instant, date: DateTime<Utc>, step: Duration) {

@@ -21,7 +21,7 @@ use crate::persist;
 use crate::state::{Shared, lock};
 use crate::tls::Tls;
 use crate::util::{self, detail, json_response, not_found};
-use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq};
+use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq, routes};
 
 const PREFIX: &str = "/api/v2/";
 
@@ -141,6 +141,13 @@ fn resolve(path: &str) -> Resolved {
     if segs.iter().any(|s| s.is_empty()) {
         return Resolved::Unknown;
     }
+    if let Some((pattern, params)) = routes::resolve(&segs) {
+        return Resolved::Found {
+            pattern,
+            params,
+            slash,
+        };
+    }
     let d = util::decode_segment;
     let (pattern, params): (&'static str, Vec<String>) = match segs.as_slice() {
         ["jobs"] => ("jobs/", vec![]),
@@ -176,6 +183,9 @@ fn resolve(path: &str) -> Resolved {
 }
 
 fn allowed(pattern: &str) -> &'static [&'static str] {
+    if let Some(methods) = routes::allowed(pattern) {
+        return methods;
+    }
     match pattern {
         "jobs/" => &["GET", "POST"],
         "jobs/{id}/" => &["GET", "PUT", "PATCH", "DELETE"],
@@ -408,7 +418,19 @@ async fn answer(
         ("GET", "files/{id}/contents/") => files::contents(&s, id, range.as_deref()),
         ("GET", "analyses/") => catalogue_page(&s, path, q, catalogue::analyses()),
         ("GET", "coretypes/") => catalogue_page(&s, path, q, catalogue::core_types()),
-        _ => json_response(StatusCode::INTERNAL_SERVER_ERROR, Value::Null),
+        (method, pattern) => {
+            let call = routes::Call {
+                method,
+                pattern,
+                params: &params,
+                body: &body,
+                path,
+                query: q,
+                now,
+            };
+            routes::answer(&mut s, &call)
+                .unwrap_or_else(|| json_response(StatusCode::INTERNAL_SERVER_ERROR, Value::Null))
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Shared {
     large: Option<(Bytes, String, String)>,
     /// Whether anything worth saving changed since the state file was written.
     pub changed: bool,
+    /// Live runs, the account, job attachments (`routes.rs`).
+    pub pipeline: crate::routes::PipelineState,
 }
 
 /// What a job was defined with.
@@ -201,6 +203,7 @@ impl Shared {
             large: None,
             changed: false,
             config,
+            pipeline: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use futures::StreamExt;
 use md5::Md5;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, HeaderValue, RANGE};
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha512};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use super::progress::{ProgressEvent, ProgressFn, Reporter};
-use super::{Files, JobFile};
+use super::{ByteStream, Files, JobFile};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::jobs::check_id;
@@ -246,6 +247,33 @@ impl Download {
         reporter.finished();
         Ok(done)
     }
+}
+
+/// A stream of raw bytes: the body of the answer to `req`, chunk by chunk, each cut by the
+/// read-idle timeout like a download's ([`Transport::next_chunk`](crate::transport)). Sent
+/// (throttled, retried up to the headers) when first polled; ends after an error.
+pub(crate) fn body_stream(client: Client, req: ApiRequest) -> ByteStream {
+    enum State {
+        Unsent(Client, ApiRequest),
+        Reading(Client, reqwest::Response),
+        Done,
+    }
+    futures::stream::unfold(State::Unsent(client, req), |state| async move {
+        let (client, mut response) = match state {
+            State::Unsent(client, req) => match client.transport.send(req).await {
+                Ok(response) => (client, response),
+                Err(e) => return Some((Err(e), State::Done)),
+            },
+            State::Reading(client, response) => (client, response),
+            State::Done => return None,
+        };
+        match client.transport.next_chunk(&mut response).await {
+            Ok(Some(chunk)) => Some((Ok(chunk), State::Reading(client, response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), State::Done)),
+        }
+    })
+    .boxed()
 }
 
 /// Where the body of a download answer starts, and the whole size if the answer says.

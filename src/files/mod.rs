@@ -4,6 +4,10 @@
 //! | method | endpoint |
 //! |---|---|
 //! | [`get`](Files::get) | `GET files/{id}/` |
+//! | [`list`](Files::list) | `GET files/` (`search`, `page`, `page_size`) |
+//! | [`rename`](Files::rename), [`set_type`](Files::set_type) | `PATCH files/{id}/` |
+//! | [`delete`](Files::delete) | `DELETE files/{id}/` |
+//! | [`lines`](Files::lines) | `GET files/{id}/lines/` |
 //! | [`upload`](Files::upload), [`upload_reader`](Files::upload_reader) | `POST files/contents/` (multipart, field `file`) |
 //! | [`download`](Files::download) | `GET files/{id}/contents/` (with `Range` to resume) |
 //! | [`download_outputs`](Files::download_outputs) | `GET jobs/{id}/files/`, then each file's contents |
@@ -19,6 +23,7 @@
 //! ```
 
 mod download;
+mod library;
 mod models;
 mod outputs;
 mod progress;
@@ -30,9 +35,14 @@ pub use outputs::{DownloadOutputs, OutputsReport};
 pub use progress::{ProgressEvent, ProgressKind};
 pub use upload::Upload;
 
+/// Raw bytes as they arrive, e.g. a live file from [`Tail::bytes`](crate::jobs::Tail::bytes):
+/// `Send + 'static`; ends after the first error it yields.
+pub type ByteStream = futures::stream::BoxStream<'static, crate::Result<bytes::Bytes>>;
+
+pub(crate) use download::body_stream;
+
 use crate::client::Client;
 use crate::error::Result;
-use crate::jobs::check_id;
 use crate::transport::ApiRequest;
 
 /// The file endpoints. Cheap to create and clone; owns a clone of the [`Client`].
@@ -57,8 +67,7 @@ impl Files {
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a blank id, before
     /// sending; a not-found error when no file with this id is visible to the key.
     pub async fn get(&self, id: impl AsRef<str>) -> Result<JobFile> {
-        let id = check_id("id", id.as_ref())?;
-        let url = self.client.transport.endpoint(&["files", id]);
+        let url = self.file_url(id.as_ref(), &[])?;
         self.client.transport.json(ApiRequest::get(url)).await
     }
 }

@@ -22,6 +22,8 @@
 //! Any 2xx answer counts as success: the service is known to vary between 200, 201 and 202.
 
 mod analysis;
+mod attachments;
+mod live;
 mod models;
 mod new_job;
 mod received;
@@ -30,6 +32,8 @@ mod status;
 mod variables;
 
 pub use analysis::*;
+pub use attachments::*;
+pub use live::*;
 pub use models::*;
 pub use new_job::*;
 pub use runs::*;

@@ -158,7 +158,7 @@ fn id_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Er
 
 impl Jobs {
     /// The URL `jobs/{id}/runs/{run}/{rest...}/`, or the reason an id is refused.
-    fn run_url(
+    pub(crate) fn run_url(
         &self,
         job_id: &str,
         run_id: &str,

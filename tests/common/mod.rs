@@ -206,3 +206,18 @@ pub fn tree(root: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A fake platform whose jobs move one status every `step`, and a client for it.
+pub async fn fake_and_client(step: std::time::Duration) -> (rescale_fake::FakeRescale, Client) {
+    let fake = rescale_fake::FakeRescale::start_with(rescale_fake::FakeConfig {
+        step,
+        ..rescale_fake::FakeConfig::default()
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token(fake.api_key())
+        .build()
+        .expect("the fake's URL and key are valid");
+    (fake, client)
+}

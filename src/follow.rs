@@ -1,0 +1,328 @@
+//! Following a live file like `tail -f`: [`Jobs::follow`] polls [`Jobs::tail`] and yields
+//! only the lines it has not yielded yet, until the run completes.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+
+use crate::error::Result;
+use crate::jobs::Jobs;
+use crate::pagination::ItemStream;
+use crate::wait::{DEFAULT_MAX_TRANSIENT_ERRORS, PollSource, Polling, poll_started, poll_stream};
+
+/// Time between two polls of a followed file unless told otherwise.
+const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Lines asked for at each poll unless told otherwise.
+const DEFAULT_WINDOW: u32 = 200;
+
+/// What [`Follow`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FollowEvent {
+    /// A line the solver wrote, not yielded before.
+    Line(String),
+    /// Lines may be missing here: none of the lines seen at the previous poll were still
+    /// in the window, so more lines than the window holds were written in between. The
+    /// lines that follow are the newest window. (Widen [`Follow::window`] or shorten
+    /// [`Follow::poll_interval`] to make this rarer.)
+    Gap,
+    /// The file shrank or was rewritten (a window shorter than asked for that does not
+    /// continue the previous one): the lines that follow are the file's new contents.
+    Rewritten,
+}
+
+impl FollowEvent {
+    /// The line, for [`FollowEvent::Line`].
+    pub fn line(&self) -> Option<&str> {
+        match self {
+            FollowEvent::Line(line) => Some(line),
+            _ => None,
+        }
+    }
+}
+
+impl Jobs {
+    /// Follows a live file of an in-progress run like `tail -f`: a [`Stream`] of
+    /// [`FollowEvent`]s, each new line once, oldest first.
+    ///
+    /// Every [`poll_interval`](Follow::poll_interval) (10 s by default) it reads the last
+    /// [`window`](Follow::window) lines (200) with [`tail`](Jobs::tail) and the run with
+    /// [`run`](Jobs::run): two job reads per poll, throttled like every call. New lines
+    /// are found by matching the start of the new window with the end of the previous one.
+    ///
+    /// What it cannot know, and how it says so:
+    /// - Lines written between two polls that scrolled past the window are lost: it
+    ///   yields [`FollowEvent::Gap`] before the new window.
+    /// - A file that was truncated or rewritten shows as [`FollowEvent::Rewritten`],
+    ///   followed by its new contents (not its old lines again).
+    /// - Identical lines are told apart only by position: when the file grows by lines
+    ///   equal to the ones already at its end, the overlap is read as the longest match
+    ///   and some of those repeats may not be yielded.
+    /// - The stream ends when the run completes (its `dateCompleted` is set), or when the
+    ///   tail is refused and the job has reached a final status; lines written after the
+    ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)).
+    /// - A run that has not started yet (a job just submitted) is waited for: polling goes
+    ///   on until its file can be read. A tail refused while the run is in progress (a
+    ///   path that does not exist) is yielded as the error that ends the stream.
+    ///
+    /// Transient errors (429, 5xx, timeouts) are borne up to 5 in a row, as the status
+    /// waits do; another error is yielded and ends the stream. `Send + 'static`; dropping
+    /// it stops polling.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use rescale::FollowEvent;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let mut log = client.jobs().follow("LeeKa", "1", "airFoil2D/log.simpleFoam");
+    /// while let Some(event) = log.try_next().await? {
+    ///     match event {
+    ///         FollowEvent::Line(line) => println!("{line}"),
+    ///         FollowEvent::Gap => eprintln!("[... lines missed ...]"),
+    ///         FollowEvent::Rewritten => eprintln!("[file rewritten]"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn follow(
+        &self,
+        job_id: impl AsRef<str>,
+        run_id: impl AsRef<str>,
+        path: impl AsRef<str>,
+    ) -> Follow {
+        Follow {
+            target: Target {
+                jobs: self.clone(),
+                job: job_id.as_ref().to_owned(),
+                run: run_id.as_ref().to_owned(),
+                path: path.as_ref().to_owned(),
+            },
+            polling: Polling {
+                interval: DEFAULT_FOLLOW_INTERVAL,
+                timeout: None,
+                max_transient_errors: DEFAULT_MAX_TRANSIENT_ERRORS,
+            },
+            window: DEFAULT_WINDOW,
+            stream: None,
+        }
+    }
+}
+
+/// The file being followed.
+#[derive(Debug, Clone)]
+struct Target {
+    jobs: Jobs,
+    job: String,
+    run: String,
+    path: String,
+}
+
+/// A live file's new lines; from [`Jobs::follow`]. A [`Stream`] of
+/// `Result<FollowEvent>`, configured before it is first polled.
+#[must_use = "following does nothing until the stream is polled"]
+pub struct Follow {
+    target: Target,
+    polling: Polling,
+    window: u32,
+    stream: Option<ItemStream<FollowEvent>>,
+}
+
+impl std::fmt::Debug for Follow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follow")
+            .field("job", &self.target.job)
+            .field("run", &self.target.run)
+            .field("path", &self.target.path)
+            .field("polling", &self.polling)
+            .field("window", &self.window)
+            .finish()
+    }
+}
+
+impl Follow {
+    /// Time between polls (10 s by default). No effect once the stream was polled.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
+    }
+
+    /// Lines read at each poll (200 by default, at least 1): more lines between two polls
+    /// than this is a [`FollowEvent::Gap`].
+    pub fn window(mut self, lines: u32) -> Self {
+        self.window = lines.max(1);
+        self
+    }
+
+    /// Transient errors in a row to bear before giving up (5 by default).
+    pub fn max_transient_errors(mut self, errors: u32) -> Self {
+        self.polling.max_transient_errors = errors;
+        self
+    }
+}
+
+impl Stream for Follow {
+    type Item = Result<FollowEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        poll_started(&mut this.stream, || {
+            let source = FollowSource {
+                target: this.target.clone(),
+                window: this.window,
+                previous: Vec::new(),
+            };
+            poll_stream(source, this.polling.clone())
+        })
+        .poll_next_unpin(cx)
+    }
+}
+
+struct FollowSource {
+    target: Target,
+    window: u32,
+    /// The window read at the previous poll.
+    previous: Vec<String>,
+}
+
+impl PollSource for FollowSource {
+    type Item = FollowEvent;
+
+    async fn poll_once(&mut self, queue: &mut VecDeque<FollowEvent>) -> Result<bool> {
+        self.poll(queue).await
+    }
+}
+
+impl FollowSource {
+    /// One poll: the window, then whether the run is over (`Ok(true)`).
+    async fn poll(&mut self, queue: &mut VecDeque<FollowEvent>) -> Result<bool> {
+        let t = &self.target;
+        let tail = t
+            .jobs
+            .tail(&t.job, &t.run, &t.path)
+            .lines(self.window)
+            .await;
+        let window = match tail {
+            Ok(tail) => tail.lines,
+            Err(e) if !is_transient(&e) => {
+                // The tail is refused outside an in-progress run: before it starts, poll on;
+                // once the run or job is over, end quietly; otherwise it is the caller's.
+                return match self.run_state().await? {
+                    RunState::NotStarted => Ok(false),
+                    RunState::Over => Ok(true),
+                    RunState::InProgress => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
+        queue.extend(marker);
+        queue.extend(fresh.iter().cloned().map(FollowEvent::Line));
+        self.previous = window;
+        let t = &self.target;
+        let run = t.jobs.run(&t.job, &t.run).await?;
+        Ok(run.date_completed.is_some())
+    }
+
+    /// Where the run is: not started (not listed yet, or no `dateStarted`), over (its
+    /// `dateCompleted` set, or the job in a final status), or in progress.
+    async fn run_state(&self) -> Result<RunState> {
+        let t = &self.target;
+        let started = match t.jobs.run(&t.job, &t.run).await {
+            Ok(run) if run.date_completed.is_some() => return Ok(RunState::Over),
+            Ok(run) => run.date_started.is_some(),
+            Err(e) if e.is_not_found() => false,
+            Err(e) => return Err(e),
+        };
+        let newest = t.jobs.statuses(&t.job).page_size(1).page(1).await?;
+        if newest.results.first().is_some_and(|e| e.status.is_final()) {
+            Ok(RunState::Over)
+        } else if started {
+            Ok(RunState::InProgress)
+        } else {
+            Ok(RunState::NotStarted)
+        }
+    }
+}
+
+/// Where a followed run is, when its tail is refused.
+enum RunState {
+    NotStarted,
+    InProgress,
+    Over,
+}
+
+fn is_transient(e: &crate::Error) -> bool {
+    e.is_retryable() || e.status().is_some_and(|s| s.is_server_error())
+}
+
+/// What `window` adds to `previous` (both the last lines of the file, oldest first, at
+/// most `size` of them): a marker when lines may be missing or the file was rewritten,
+/// then the lines not seen before.
+fn new_lines<'a>(
+    previous: &[String],
+    window: &'a [String],
+    size: usize,
+) -> (Option<FollowEvent>, &'a [String]) {
+    if previous.is_empty() {
+        return (None, window);
+    }
+    // The longest end of `previous` that `window` starts with.
+    let longest = previous.len().min(window.len());
+    let overlap = (1..=longest)
+        .rev()
+        .find(|&k| previous[previous.len() - k..] == window[..k]);
+    match overlap {
+        Some(k) => (None, &window[k..]),
+        // A full window that shares nothing: more than `size` lines came in between.
+        None if window.len() >= size => (Some(FollowEvent::Gap), window),
+        // A short window that does not continue: the file shrank or was rewritten.
+        None => (Some(FollowEvent::Rewritten), window),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `window` adds to `previous`, as owned values.
+    fn step(previous: &[&str], window: &[&str], size: usize) -> (Option<FollowEvent>, Vec<String>) {
+        let own = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (previous, window) = (own(previous), own(window));
+        let (marker, fresh) = new_lines(&previous, &window, size);
+        (marker, fresh.to_vec())
+    }
+
+    #[test]
+    fn growing_file_yields_only_new_lines() {
+        assert_eq!(
+            step(&["a", "b"], &["a", "b", "c"], 5),
+            (None, vec!["c".into()])
+        );
+        // A full window that slid by two.
+        assert_eq!(
+            step(&["a", "b", "c"], &["c", "d", "e"], 3),
+            (None, vec!["d".into(), "e".into()])
+        );
+        // Nothing new.
+        assert_eq!(step(&["a", "b"], &["a", "b"], 5), (None, vec![]));
+        // First poll: everything.
+        assert_eq!(step(&[], &["x"], 5), (None, vec!["x".into()]));
+    }
+
+    #[test]
+    fn gaps_and_rewrites_are_marked() {
+        assert_eq!(
+            step(&["a", "b"], &["x", "y"], 2),
+            (Some(FollowEvent::Gap), vec!["x".into(), "y".into()])
+        );
+        assert_eq!(
+            step(&["a", "b", "c"], &["new"], 5),
+            (Some(FollowEvent::Rewritten), vec!["new".into()])
+        );
+        assert_eq!(step(&["a"], &[], 5), (Some(FollowEvent::Rewritten), vec![]));
+    }
+}
