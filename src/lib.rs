@@ -68,5 +68,7 @@ pub use error::{ApiError, Error, Result};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
-pub use throttle::{RateLimit, ThrottleConfig};
+pub use throttle::{
+    Admission, InProcessStore, RateLimit, StoreError, ThrottleConfig, ThrottleScope, ThrottleStore,
+};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};

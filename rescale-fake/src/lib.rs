@@ -37,6 +37,7 @@ mod lifecycle;
 mod page;
 mod server;
 mod state;
+mod targeted;
 mod util;
 mod validate;
 
@@ -45,6 +46,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use state::{Shared, lock};
+pub use targeted::{Aim, TimedRequest};
 
 /// A running fake Rescale server. Dropping it stops the server.
 ///

@@ -29,6 +29,8 @@ pub struct Shared {
     pub faults: VecDeque<(Fault, usize)>,
     pub latency: Duration,
     pub requests: Vec<RecordedRequest>,
+    /// Faults aimed at one endpoint, and arrival times.
+    pub targeted: crate::targeted::Targeted,
     pub jobs: BTreeMap<u64, Job>,
     pub job_index: HashMap<String, u64>,
     pub files: HashMap<String, FileRec>,
@@ -179,6 +181,7 @@ impl Shared {
             faults: VecDeque::new(),
             latency: Duration::ZERO,
             requests: Vec::new(),
+            targeted: Default::default(),
             jobs: BTreeMap::new(),
             job_index: HashMap::new(),
             files: HashMap::new(),
