@@ -43,13 +43,13 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// At most `count` requests per hour.
-    pub fn per_hour(count: u32) -> Self {
+    pub const fn per_hour(count: u32) -> Self {
         RateLimit::new(count, HOUR)
     }
 
     /// At most `count` requests in any window of `period`. `count` and `period` must not be
     /// zero; [`ClientBuilder::build`](crate::ClientBuilder::build) says so otherwise.
-    pub fn new(count: u32, period: Duration) -> Self {
+    pub const fn new(count: u32, period: Duration) -> Self {
         RateLimit { count, period }
     }
 
