@@ -23,12 +23,21 @@ async fn a_429_seen_by_one_client_pauses_every_client_of_the_store() {
     let (a, b) = (client(), client());
     let job = NewJob::new(
         "Paused",
-        vec![JobAnalysis::new("user_included", "echo hi", Hardware::new("standard-plus", 1)).version("0")],
+        vec![
+            JobAnalysis::new(
+                "user_included",
+                "echo hi",
+                Hardware::new("standard-plus", 1),
+            )
+            .version("0"),
+        ],
     );
     let job = a.jobs().create(&job).await.unwrap();
     fake.aim_fault(
         "POST jobs/{id}/submit/",
-        Aim::Instead(Fault::TooManyRequests { retry_after_secs: 120 }),
+        Aim::Instead(Fault::TooManyRequests {
+            retry_after_secs: 120,
+        }),
         1,
     );
     let err = a.jobs().submit(&job.id).await.unwrap_err();

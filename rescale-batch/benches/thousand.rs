@@ -37,7 +37,14 @@ async fn run(label: &str, store: Arc<dyn ThrottleStore>) {
     let items = (1..=JOBS).map(|i| {
         let job = NewJob::new(
             format!("Bench {i}"),
-            vec![JobAnalysis::new("user_included", format!("echo {i}"), Hardware::new("standard-plus", 1)).version("0")],
+            vec![
+                JobAnalysis::new(
+                    "user_included",
+                    format!("echo {i}"),
+                    Hardware::new("standard-plus", 1),
+                )
+                .version("0"),
+            ],
         );
         BatchItem::new(format!("job-{i}"), job)
     });
@@ -77,7 +84,10 @@ async fn run(label: &str, store: Arc<dyn ThrottleStore>) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         println!("{JOBS} jobs, budgets of an hour scaled to {SCALE:?} (1000 submissions: burst 100, then one per {:.2?})",
             RateLimit::new(1000, SCALE).interval());

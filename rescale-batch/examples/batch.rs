@@ -23,7 +23,10 @@ use rescale_batch::{Batch, BatchItem, Event, SqliteStore};
 use rescale_fake::FakeRescale;
 
 #[derive(Parser)]
-#[command(name = "rescale batch", about = "Submit every row of a CSV file as a job, exactly once")]
+#[command(
+    name = "rescale batch",
+    about = "Submit every row of a CSV file as a job, exactly once"
+)]
 struct Args {
     /// The CSV file: key,name,command,core_type,cores[,input]
     file: PathBuf,
@@ -53,8 +56,12 @@ fn items(file: &PathBuf) -> Result<Vec<BatchItem>, Box<dyn std::error::Error>> {
     let mut items = Vec::new();
     for row in csv::Reader::from_path(file)?.deserialize() {
         let row: Row = row?;
-        let analysis = JobAnalysis::new("user_included", row.command, Hardware::new(row.core_type, row.cores))
-            .version("0");
+        let analysis = JobAnalysis::new(
+            "user_included",
+            row.command,
+            Hardware::new(row.core_type, row.cores),
+        )
+        .version("0");
         let mut item = BatchItem::new(row.key, NewJob::new(row.name, vec![analysis]));
         if let Some(input) = row.input.filter(|p| !p.as_os_str().is_empty()) {
             item = item.input(input);
@@ -68,8 +75,12 @@ async fn store(spec: &str) -> Result<Arc<dyn ThrottleStore>, Box<dyn std::error:
     match spec.split_once(':') {
         Some(("sqlite", path)) => Ok(Arc::new(SqliteStore::open(path)?)),
         #[cfg(feature = "redis")]
-        Some(("redis", _)) => Ok(Arc::new(rescale_batch::RedisStore::connect(&spec["redis:".len()..]).await?)),
-        _ => Err(format!("--store {spec}: expected sqlite:PATH or redis:URL (feature `redis`)").into()),
+        Some(("redis", _)) => Ok(Arc::new(
+            rescale_batch::RedisStore::connect(&spec["redis:".len()..]).await?,
+        )),
+        _ => Err(
+            format!("--store {spec}: expected sqlite:PATH or redis:URL (feature `redis`)").into(),
+        ),
     }
 }
 
@@ -83,7 +94,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut _fake = None;
     let mut _scratch = None;
-    let mut ledger = args.ledger.unwrap_or_else(|| args.file.with_extension("ledger"));
+    let mut ledger = args
+        .ledger
+        .unwrap_or_else(|| args.file.with_extension("ledger"));
     if std::env::var(rescale::ENV_API_KEY).map_or(true, |k| k.is_empty()) {
         let fake = FakeRescale::start().await;
         let dir = tempfile::tempdir()?;
@@ -102,7 +115,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = builder.build()?;
 
     let bar = ProgressBar::new(items.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} submitted {elapsed} {wide_msg}")?);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} submitted {elapsed} {wide_msg}",
+    )?);
     let progress = bar.clone();
     let batch = Batch::new(client, &ledger)
         .concurrency(args.concurrency)
@@ -116,9 +131,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 progress.set_message(format!("{key}: {job_id}"));
             }
             Event::Failed { key, error, .. } => progress.println(format!("{key}: {error}")),
-            Event::Reconciled { key, step, happened } => {
-                progress.println(format!("{key}: {step:?} looked up on the service: happened = {happened}"))
-            }
+            Event::Reconciled {
+                key,
+                step,
+                happened,
+            } => progress.println(format!(
+                "{key}: {step:?} looked up on the service: happened = {happened}"
+            )),
             _ => {}
         });
     tokio::select! {

@@ -317,7 +317,13 @@ impl Runner {
         }
     }
 
-    async fn fail(&self, row: &Row, step: Step, error: rescale::Error, back_to: State) -> Result<(), BatchError> {
+    async fn fail(
+        &self,
+        row: &Row,
+        step: Step,
+        error: rescale::Error,
+        back_to: State,
+    ) -> Result<(), BatchError> {
         // A refusal (4xx, bad input) is recorded as such; anything else leaves the item at
         // its last certain state.
         if !error.is_retryable() {
@@ -335,7 +341,8 @@ impl Runner {
 
     /// Waits until `reconcile_after` has passed since the intent of `intent_at`.
     async fn grace(&self, intent_at: Option<i64>) {
-        let due = intent_at.unwrap_or(0) + i64::try_from(self.reconcile_after.as_millis()).unwrap_or(i64::MAX);
+        let due = intent_at.unwrap_or(0)
+            + i64::try_from(self.reconcile_after.as_millis()).unwrap_or(i64::MAX);
         let left = due - now_ms();
         if left > 0 {
             tokio::time::sleep(Duration::from_millis(left.unsigned_abs())).await;
@@ -345,12 +352,19 @@ impl Runner {
     /// Looks up, in one listing, the jobs of every item whose create had an unknown
     /// outcome in an earlier run.
     async fn reconcile_creates(&self, rows: &mut [Row]) -> Result<(), BatchError> {
-        let unknown: Vec<&mut Row> = rows.iter_mut().filter(|r| r.state == State::Creating).collect();
+        let unknown: Vec<&mut Row> = rows
+            .iter_mut()
+            .filter(|r| r.state == State::Creating)
+            .collect();
         if unknown.is_empty() {
             return Ok(());
         }
         let latest = unknown.iter().filter_map(|r| r.intent_at).max();
-        let oldest = unknown.iter().filter_map(|r| r.intent_at).min().unwrap_or(0);
+        let oldest = unknown
+            .iter()
+            .filter_map(|r| r.intent_at)
+            .min()
+            .unwrap_or(0);
         self.grace(latest).await;
         let keys: HashSet<String> = unknown.iter().map(|r| r.key.clone()).collect();
         let found = match find_jobs(&self.client, &self.ledger.batch_id, &keys, oldest).await {
@@ -360,26 +374,38 @@ impl Runner {
                 // the next run.
                 let e = Arc::new(e);
                 for row in unknown {
-                    self.emit(Event::Failed { key: row.key.clone(), step: Step::Create, error: e.clone() });
+                    self.emit(Event::Failed {
+                        key: row.key.clone(),
+                        step: Step::Create,
+                        error: e.clone(),
+                    });
                     row.state = State::Failed;
                 }
                 return Ok(());
             }
         };
         for row in unknown {
-            self.settle_create(row, found.get(&row.key).cloned()).await?;
+            self.settle_create(row, found.get(&row.key).cloned())
+                .await?;
         }
         Ok(())
     }
 
     /// Records what a lookup found for an item whose create had an unknown outcome.
     async fn settle_create(&self, row: &mut Row, job_id: Option<String>) -> Result<(), BatchError> {
-        self.emit(Event::Reconciled { key: row.key.clone(), step: Step::Create, happened: job_id.is_some() });
+        self.emit(Event::Reconciled {
+            key: row.key.clone(),
+            step: Step::Create,
+            happened: job_id.is_some(),
+        });
         match job_id {
             Some(id) => {
                 self.ledger.created(&row.key, &id).await?;
                 row.state = State::Created;
-                self.emit(Event::Created { key: row.key.clone(), job_id: id.clone() });
+                self.emit(Event::Created {
+                    key: row.key.clone(),
+                    job_id: id.clone(),
+                });
                 row.job_id = Some(id);
             }
             None => {
@@ -416,7 +442,10 @@ impl Runner {
     async fn upload(&self, row: &mut Row) -> Result<Outcome<()>, BatchError> {
         if row.file_ids.len() < row.inputs.len() {
             self.ledger.set(&row.key, State::Uploading).await?;
-            self.emit(Event::Started { key: row.key.clone(), step: Step::Upload });
+            self.emit(Event::Started {
+                key: row.key.clone(),
+                step: Step::Upload,
+            });
         }
         while row.file_ids.len() < row.inputs.len() {
             let path = &row.inputs[row.file_ids.len()];
@@ -433,7 +462,10 @@ impl Runner {
         }
         self.ledger.set(&row.key, State::Uploaded).await?;
         row.state = State::Uploaded;
-        self.emit(Event::Uploaded { key: row.key.clone(), file_ids: row.file_ids.clone() });
+        self.emit(Event::Uploaded {
+            key: row.key.clone(),
+            file_ids: row.file_ids.clone(),
+        });
         Ok(Outcome::Done(()))
     }
 
@@ -457,13 +489,19 @@ impl Runner {
         for _ in 0..MAX_UNKNOWN {
             self.ledger.set(&row.key, State::Creating).await?;
             row.intent_at = Some(now_ms());
-            self.emit(Event::Started { key: row.key.clone(), step: Step::Create });
+            self.emit(Event::Started {
+                key: row.key.clone(),
+                step: Step::Create,
+            });
             match self.client.jobs().create(&job).await {
                 Ok(created) => {
                     let id = created.id.to_string();
                     self.ledger.created(&row.key, &id).await?;
                     row.state = State::Created;
-                    self.emit(Event::Created { key: row.key.clone(), job_id: id.clone() });
+                    self.emit(Event::Created {
+                        key: row.key.clone(),
+                        job_id: id.clone(),
+                    });
                     row.job_id = Some(id);
                     return Ok(Outcome::Done(()));
                 }
@@ -476,11 +514,16 @@ impl Runner {
                             Ok(found) => found,
                             Err(lookup) => {
                                 // Left as `creating`: the next run looks again.
-                                self.emit(Event::Failed { key: row.key.clone(), step: Step::Create, error: Arc::new(lookup) });
+                                self.emit(Event::Failed {
+                                    key: row.key.clone(),
+                                    step: Step::Create,
+                                    error: Arc::new(lookup),
+                                });
                                 return Ok(Outcome::Stop);
                             }
                         };
-                    self.settle_create(row, found.get(&row.key).cloned()).await?;
+                    self.settle_create(row, found.get(&row.key).cloned())
+                        .await?;
                     if row.state == State::Created {
                         return Ok(Outcome::Done(()));
                     }
@@ -508,18 +551,29 @@ impl Runner {
                     Ok(happened) => happened,
                     Err(e) => {
                         // Left as `submitting`: the next run looks again.
-                        self.emit(Event::Failed { key: row.key.clone(), step: Step::Submit, error: Arc::new(e) });
+                        self.emit(Event::Failed {
+                            key: row.key.clone(),
+                            step: Step::Submit,
+                            error: Arc::new(e),
+                        });
                         return Ok(());
                     }
                 };
-                self.emit(Event::Reconciled { key: row.key.clone(), step: Step::Submit, happened });
+                self.emit(Event::Reconciled {
+                    key: row.key.clone(),
+                    step: Step::Submit,
+                    happened,
+                });
                 if happened {
                     return self.submitted(row, job_id).await;
                 }
             }
             self.ledger.set(&row.key, State::Submitting).await?;
             row.intent_at = Some(now_ms());
-            self.emit(Event::Started { key: row.key.clone(), step: Step::Submit });
+            self.emit(Event::Started {
+                key: row.key.clone(),
+                step: Step::Submit,
+            });
             match self.client.jobs().submit(&job_id).await {
                 Ok(()) => return self.submitted(row, job_id).await,
                 Err(e) if e.is_outcome_unknown() => unknown = true,
@@ -532,7 +586,10 @@ impl Runner {
     async fn submitted(&self, row: &mut Row, job_id: String) -> Result<(), BatchError> {
         self.ledger.set(&row.key, State::Submitted).await?;
         row.state = State::Submitted;
-        self.emit(Event::Submitted { key: row.key.clone(), job_id });
+        self.emit(Event::Submitted {
+            key: row.key.clone(),
+            job_id,
+        });
         Ok(())
     }
 }

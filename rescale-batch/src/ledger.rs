@@ -137,11 +137,10 @@ impl Ledger {
             "INSERT OR IGNORE INTO meta (name, value) VALUES ('batch_id', ?1)",
             params![new_batch_id()],
         )?;
-        let batch_id: String = conn.query_row(
-            "SELECT value FROM meta WHERE name = 'batch_id'",
-            [],
-            |r| r.get(0),
-        )?;
+        let batch_id: String =
+            conn.query_row("SELECT value FROM meta WHERE name = 'batch_id'", [], |r| {
+                r.get(0)
+            })?;
         Ok(Ledger {
             conn: Arc::new(Mutex::new(conn)),
             batch_id,
@@ -167,10 +166,14 @@ impl Ledger {
 
     /// Adds the items not in the ledger yet (an item already there keeps its first
     /// definition), in one transaction.
-    pub(crate) async fn add(&self, items: Vec<(String, NewJob, Vec<PathBuf>)>) -> Result<usize, BatchError> {
+    pub(crate) async fn add(
+        &self,
+        items: Vec<(String, NewJob, Vec<PathBuf>)>,
+    ) -> Result<usize, BatchError> {
         self.with(move |conn| {
             let tx = conn.transaction()?;
-            let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM items", [], |r| r.get(0))?;
+            let mut seq: i64 =
+                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM items", [], |r| r.get(0))?;
             let mut added = 0;
             {
                 let mut insert = tx.prepare(
@@ -179,7 +182,13 @@ impl Ledger {
                 )?;
                 for (key, job, inputs) in items {
                     seq += 1;
-                    added += insert.execute(params![key, seq, to_json(&job), to_json(&inputs), now_ms()])?;
+                    added += insert.execute(params![
+                        key,
+                        seq,
+                        to_json(&job),
+                        to_json(&inputs),
+                        now_ms()
+                    ])?;
                 }
             }
             tx.commit()?;
@@ -232,7 +241,10 @@ impl Ledger {
     pub(crate) async fn set(&self, key: &str, state: State) -> Result<(), BatchError> {
         let key = key.to_owned();
         self.with(move |conn| {
-            let intent = matches!(state, State::Uploading | State::Creating | State::Submitting);
+            let intent = matches!(
+                state,
+                State::Uploading | State::Creating | State::Submitting
+            );
             conn.execute(
                 "UPDATE items SET state = ?2, updated_at = ?3,
                      intent_at = CASE WHEN ?4 THEN ?3 ELSE intent_at END
@@ -245,7 +257,11 @@ impl Ledger {
     }
 
     /// Records one more uploaded input of `key`.
-    pub(crate) async fn uploaded_file(&self, key: &str, file_ids: &[String]) -> Result<(), BatchError> {
+    pub(crate) async fn uploaded_file(
+        &self,
+        key: &str,
+        file_ids: &[String],
+    ) -> Result<(), BatchError> {
         let (key, ids) = (key.to_owned(), to_json(&file_ids));
         self.with(move |conn| {
             conn.execute(

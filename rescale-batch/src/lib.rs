@@ -53,3 +53,8 @@ pub use error::BatchError;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -34,7 +34,10 @@ pub(crate) fn check_key(key: &str) -> Result<(), BatchError> {
     if key.len() > MAX_KEY {
         return invalid("is longer than 100 bytes");
     }
-    if key.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '/')) {
+    if key
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '[' | ']' | '/'))
+    {
         return invalid("contains a control character, `[`, `]` or `/`");
     }
     Ok(())
@@ -65,7 +68,10 @@ pub(crate) async fn find_jobs(
     let mut found = HashMap::new();
     let mut jobs = client.jobs().list().page_size(1000).stream();
     while let Some(job) = jobs.try_next().await? {
-        if job.date_inserted.is_some_and(|d| d.timestamp_millis() < stop_before) {
+        if job
+            .date_inserted
+            .is_some_and(|d| d.timestamp_millis() < stop_before)
+        {
             break;
         }
         if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {

@@ -34,13 +34,19 @@ async fn every_item_is_uploaded_created_and_submitted_once() {
     outcome(&fake).await.assert_exactly_once(10, &[]);
     let events = events.lock().unwrap();
     let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
-    assert_eq!(count(|e| matches!(e, Event::Uploaded { file_ids, .. } if file_ids.len() == 1)), 10);
+    assert_eq!(
+        count(|e| matches!(e, Event::Uploaded { file_ids, .. } if file_ids.len() == 1)),
+        10
+    );
     assert_eq!(count(|e| matches!(e, Event::Created { .. })), 10);
     assert_eq!(count(|e| matches!(e, Event::Submitted { .. })), 10);
 
     // A second run has nothing left to do and sends nothing that changes anything.
     let before = fake.requests().len();
-    let again = batch(&fake, &dir.path().join("b.ledger")).run(items(10, dir.path())).await.unwrap();
+    let again = batch(&fake, &dir.path().join("b.ledger"))
+        .run(items(10, dir.path()))
+        .await
+        .unwrap();
     assert_eq!((again.submitted, again.submitted_now), (10, 0));
     assert_eq!(fake.requests().len(), before);
 }
@@ -89,7 +95,10 @@ async fn a_create_whose_answer_was_lost_is_found_and_not_made_again() {
         .await
         .unwrap();
     assert!(summary.is_complete(), "{summary:?}");
-    assert_eq!(*reconciled.lock().unwrap(), [(Step::Create, true), (Step::Create, true)]);
+    assert_eq!(
+        *reconciled.lock().unwrap(),
+        [(Step::Create, true), (Step::Create, true)]
+    );
     assert_eq!(fake.request_count("POST jobs/"), 6);
     outcome(&fake).await.assert_exactly_once(6, &[]);
 }
@@ -100,7 +109,10 @@ async fn a_create_that_did_not_happen_is_made_again_once_certainly_absent() {
     let dir = tempfile::tempdir().unwrap();
     // A 504 from a proxy: the create never reached the service.
     fake.aim_fault("POST jobs/", Aim::Instead(Fault::GatewayTimeout), 1);
-    let summary = batch(&fake, &dir.path().join("b.ledger")).run(items(4, dir.path())).await.unwrap();
+    let summary = batch(&fake, &dir.path().join("b.ledger"))
+        .run(items(4, dir.path()))
+        .await
+        .unwrap();
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(summary.reconciled, 1);
     assert_eq!(fake.request_count("POST jobs/"), 5);
@@ -111,8 +123,15 @@ async fn a_create_that_did_not_happen_is_made_again_once_certainly_absent() {
 async fn a_submit_whose_answer_was_lost_is_read_from_the_history_and_not_sent_again() {
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();
-    fake.aim_fault("POST jobs/{id}/submit/", Aim::AnswerLost(Fault::GatewayTimeout), 2);
-    let summary = batch(&fake, &dir.path().join("b.ledger")).run(items(5, dir.path())).await.unwrap();
+    fake.aim_fault(
+        "POST jobs/{id}/submit/",
+        Aim::AnswerLost(Fault::GatewayTimeout),
+        2,
+    );
+    let summary = batch(&fake, &dir.path().join("b.ledger"))
+        .run(items(5, dir.path()))
+        .await
+        .unwrap();
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(summary.reconciled, 2);
     assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 5);
@@ -125,7 +144,11 @@ async fn a_submit_that_did_not_happen_is_sent_again() {
     let dir = tempfile::tempdir().unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    fake.aim_fault("POST jobs/{id}/submit/", Aim::Instead(Fault::GatewayTimeout), 1);
+    fake.aim_fault(
+        "POST jobs/{id}/submit/",
+        Aim::Instead(Fault::GatewayTimeout),
+        1,
+    );
     let summary = batch(&fake, &dir.path().join("b.ledger"))
         .concurrency(1)
         .on_event(move |e| seen.lock().unwrap().push(e.clone()))
@@ -147,12 +170,19 @@ async fn a_refused_item_fails_alone_and_the_others_are_submitted() {
     let ledger = dir.path().join("b.ledger");
     let mut bad = items(2, dir.path());
     // A job the fake refuses (400): no analyses.
-    bad.push(rescale_batch::BatchItem::new("point-3", rescale::jobs::NewJob::new("Broken", vec![])));
+    bad.push(rescale_batch::BatchItem::new(
+        "point-3",
+        rescale::jobs::NewJob::new("Broken", vec![]),
+    ));
     let summary = batch(&fake, &ledger).run(bad).await.unwrap();
     assert_eq!((summary.total, summary.submitted), (3, 2));
     assert_eq!(summary.failed.len(), 1);
     assert_eq!(summary.failed[0].0, "point-3");
-    assert!(summary.failed[0].1.contains("job_analyses") || summary.failed[0].1.contains("jobanalyses"), "{}", summary.failed[0].1);
+    assert!(
+        summary.failed[0].1.contains("job_analyses") || summary.failed[0].1.contains("jobanalyses"),
+        "{}",
+        summary.failed[0].1
+    );
     // Nothing was sent for the refused item: it was refused before the request.
     assert_eq!(fake.request_count("POST jobs/"), 2);
 }
@@ -172,7 +202,10 @@ async fn one_running_batch_holds_a_ledger() {
     })
     .await
     .unwrap();
-    let err = batch(&fake, &ledger).run(items(1, dir.path())).await.unwrap_err();
+    let err = batch(&fake, &ledger)
+        .run(items(1, dir.path()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BatchError::Busy(_)), "{err}");
     first.abort();
 }
@@ -182,13 +215,22 @@ async fn keys_that_cannot_be_carried_in_a_name_are_refused_before_anything_is_se
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();
     let item = rescale_batch::BatchItem::new("a/b", common::job(1));
-    let err = batch(&fake, &dir.path().join("b.ledger")).run([item]).await.unwrap_err();
+    let err = batch(&fake, &dir.path().join("b.ledger"))
+        .run([item])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("a/b"), "{err}");
     let twice = vec![
         rescale_batch::BatchItem::new("k", common::job(1)),
         rescale_batch::BatchItem::new("k", common::job(2)),
     ];
-    let err = batch(&fake, &dir.path().join("c.ledger")).run(twice).await.unwrap_err();
-    assert!(matches!(err, BatchError::DuplicateKey(ref k) if k == "k"), "{err}");
+    let err = batch(&fake, &dir.path().join("c.ledger"))
+        .run(twice)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BatchError::DuplicateKey(ref k) if k == "k"),
+        "{err}"
+    );
     assert!(fake.requests().is_empty());
 }

@@ -21,7 +21,10 @@ const CHILD: &str = "RESCALE_BATCH_TEST_CHILD";
 const CRASH_AT: &str = "RESCALE_BATCH_CRASH_AT";
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if std::env::var_os(CHILD).is_some() {
         std::process::exit(runtime.block_on(child()));
     }
@@ -30,9 +33,15 @@ fn main() {
 
 fn event_name(e: &Event) -> Option<&'static str> {
     Some(match e {
-        Event::Started { step: Step::Upload, .. } => "started-upload",
-        Event::Started { step: Step::Create, .. } => "started-create",
-        Event::Started { step: Step::Submit, .. } => "started-submit",
+        Event::Started {
+            step: Step::Upload, ..
+        } => "started-upload",
+        Event::Started {
+            step: Step::Create, ..
+        } => "started-create",
+        Event::Started {
+            step: Step::Submit, ..
+        } => "started-submit",
         Event::Uploaded { .. } => "uploaded",
         Event::Created { .. } => "created",
         Event::Submitted { .. } => "submitted",
@@ -44,7 +53,10 @@ fn event_name(e: &Event) -> Option<&'static str> {
 async fn child() -> i32 {
     let var = |name: &str| std::env::var(name).unwrap();
     let dir = var("RESCALE_BATCH_TEST_DIR");
-    let client = common::client(&var("RESCALE_BATCH_TEST_BASE"), &var("RESCALE_BATCH_TEST_KEY"));
+    let client = common::client(
+        &var("RESCALE_BATCH_TEST_BASE"),
+        &var("RESCALE_BATCH_TEST_KEY"),
+    );
     let crash = std::env::var(CRASH_AT).ok().map(|spec| {
         let (name, n) = spec.split_once(':').unwrap();
         (name.to_owned(), n.parse::<usize>().unwrap())
@@ -86,7 +98,10 @@ fn spawn(fake: &FakeRescale, dir: &Path, crash_at: Option<&str>) -> tokio::proce
 
 /// Waits for a child, guarding only against a hang.
 async fn finish(mut child: tokio::process::Child) -> ExitStatus {
-    tokio::time::timeout(Duration::from_secs(300), child.wait()).await.expect("the batch hung").unwrap()
+    tokio::time::timeout(Duration::from_secs(300), child.wait())
+        .await
+        .expect("the batch hung")
+        .unwrap()
 }
 
 /// Runs the batch to completion and checks the service.
@@ -101,13 +116,23 @@ async fn complete_and_check(fake: &FakeRescale, dir: &Path, what: &str) {
 async fn parent() {
     let mut scenarios = 0;
     // 1. At each step boundary: after each kind of event, early and late in the batch.
-    for event in ["started-upload", "uploaded", "started-create", "created", "started-submit", "submitted"] {
+    for event in [
+        "started-upload",
+        "uploaded",
+        "started-create",
+        "created",
+        "started-submit",
+        "submitted",
+    ] {
         for n in [1, 4] {
             let fake = FakeRescale::start().await;
             let dir = tempfile::tempdir().unwrap();
             let at = format!("{event}:{n}");
             let status = finish(spawn(&fake, dir.path(), Some(&at))).await;
-            assert!(!status.success(), "{at}: the child did not crash ({status})");
+            assert!(
+                !status.success(),
+                "{at}: the child did not crash ({status})"
+            );
             complete_and_check(&fake, dir.path(), &format!("crash at {at}")).await;
             scenarios += 1;
         }
@@ -119,7 +144,11 @@ async fn parent() {
         let dir = tempfile::tempdir().unwrap();
         fake.aim_fault(endpoint, Aim::Hang, 1);
         let mut child = spawn(&fake, dir.path(), None);
-        let hung = || fake.requests().iter().any(|r| r.endpoint == endpoint && r.status == 0);
+        let hung = || {
+            fake.requests()
+                .iter()
+                .any(|r| r.endpoint == endpoint && r.status == 0)
+        };
         tokio::time::timeout(Duration::from_secs(300), async {
             while !hung() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -136,7 +165,9 @@ async fn parent() {
     //    of the same batch, then a run to the end.
     let mut seed: u64 = 0x5EED_BA7C;
     let mut next = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         seed >> 33
     };
     for round in 0..4 {

@@ -30,7 +30,10 @@ const BURST_LIMIT: RateLimit = RateLimit::new(1000, Duration::from_secs(1000 * 3
 const ASKS: usize = 150;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if let Ok(id) = std::env::var(CHILD) {
         runtime.block_on(child(&id));
         return;
@@ -42,7 +45,10 @@ async fn open_store(spec: &str) -> Arc<dyn ThrottleStore> {
     match spec.split_once(':') {
         Some(("sqlite", path)) => Arc::new(SqliteStore::open(path).unwrap()),
         Some(("redis", prefix)) => Arc::new(
-            RedisStore::connect(&common::redis_url()).await.unwrap().prefix(prefix),
+            RedisStore::connect(&common::redis_url())
+                .await
+                .unwrap()
+                .prefix(prefix),
         ),
         other => panic!("unknown store {other:?}"),
     }
@@ -54,7 +60,12 @@ async fn child(id: &str) {
     if id.starts_with("burst") {
         let mut granted = 0;
         for _ in 0..ASKS {
-            if store.admit(ThrottleScope::Submission, Some(BURST_LIMIT)).await.unwrap() == Admission::Granted {
+            if store
+                .admit(ThrottleScope::Submission, Some(BURST_LIMIT))
+                .await
+                .unwrap()
+                == Admission::Granted
+            {
                 granted += 1;
             }
         }
@@ -98,7 +109,11 @@ async fn run_children(ids: [&str; 2], store: &str, fake: &FakeRescale, dir: &Pat
             .await
             .expect("a child process hung")
             .unwrap();
-        assert!(out.status.success(), "{store}: a child process ended with {}", out.status);
+        assert!(
+            out.status.success(),
+            "{store}: a child process ended with {}",
+            out.status
+        );
         outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     outputs
@@ -111,7 +126,13 @@ async fn burst(store: String) -> usize {
     run_children(["burst-a", "burst-b"], &store, &fake, dir.path())
         .await
         .iter()
-        .map(|out| out.trim().strip_prefix("granted ").unwrap().parse::<usize>().unwrap())
+        .map(|out| {
+            out.trim()
+                .strip_prefix("granted ")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
         .sum()
 }
 
@@ -127,9 +148,18 @@ async fn two_processes(store: String) -> (usize, Duration) {
         .filter(|r| r.endpoint == "POST jobs/{id}/submit/")
         .map(|r| r.at)
         .collect();
-    assert_eq!(times.len(), 2 * PER_PROCESS, "{store}: every submission once");
+    assert_eq!(
+        times.len(),
+        2 * PER_PROCESS,
+        "{store}: every submission once"
+    );
     let busiest = (0..times.len())
-        .map(|i| times[i..].iter().take_while(|t| **t < times[i] + PERIOD).count())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t < times[i] + PERIOD)
+                .count()
+        })
         .max()
         .unwrap_or(0);
     (busiest, times[times.len() - 1] - times[0])
@@ -138,17 +168,25 @@ async fn two_processes(store: String) -> (usize, Duration) {
 async fn parent() {
     let dir = tempfile::tempdir().unwrap();
     let stores = |phase: &str| {
-        let sqlite = format!("sqlite:{}", dir.path().join(format!("{phase}.db")).display());
+        let sqlite = format!(
+            "sqlite:{}",
+            dir.path().join(format!("{phase}.db")).display()
+        );
         let redis = format!(
             "redis:test:{phase}:{}:{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         );
         (sqlite, redis)
     };
     let (sqlite, redis) = stores("burst");
     let (by_sqlite, by_redis) = tokio::join!(burst(sqlite), burst(redis));
-    eprintln!("burst of 100: 2 processes asking {ASKS} times each were granted {by_sqlite} (SQLite), {by_redis} (Redis)");
+    eprintln!(
+        "burst of 100: 2 processes asking {ASKS} times each were granted {by_sqlite} (SQLite), {by_redis} (Redis)"
+    );
     assert_eq!((by_sqlite, by_redis), (100, 100));
 
     let (sqlite, redis) = stores("batches");
@@ -158,6 +196,9 @@ async fn parent() {
             "{store}: 2 processes, {} submissions over {span:.2?}; at most {busiest} in any {PERIOD:?} (budget {COUNT})",
             2 * PER_PROCESS
         );
-        assert!(busiest <= COUNT as usize, "{store}: {busiest} submissions in one window of {PERIOD:?}");
+        assert!(
+            busiest <= COUNT as usize,
+            "{store}: {busiest} submissions in one window of {PERIOD:?}"
+        );
     }
 }

@@ -28,11 +28,18 @@ async fn redis_pair(prefix: &str) -> (Arc<dyn ThrottleStore>, Arc<dyn ThrottleSt
 }
 
 fn unique(name: &str) -> String {
-    format!("test:{name}:{}:{}", std::process::id(), rescale_batch_test_nanos())
+    format!(
+        "test:{name}:{}:{}",
+        std::process::id(),
+        rescale_batch_test_nanos()
+    )
 }
 
 fn rescale_batch_test_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// The budget is one: what one handle took, the other cannot take again.
@@ -40,8 +47,14 @@ async fn one_budget(a: Arc<dyn ThrottleStore>, b: Arc<dyn ThrottleStore>) {
     // Burst 2, then one per 10 s.
     let limit = RateLimit::new(20, Duration::from_secs(180));
     let scope = ThrottleScope::Submission;
-    assert_eq!(a.admit(scope, Some(limit)).await.unwrap(), Admission::Granted);
-    assert_eq!(b.admit(scope, Some(limit)).await.unwrap(), Admission::Granted);
+    assert_eq!(
+        a.admit(scope, Some(limit)).await.unwrap(),
+        Admission::Granted
+    );
+    assert_eq!(
+        b.admit(scope, Some(limit)).await.unwrap(),
+        Admission::Granted
+    );
     for store in [&a, &b] {
         match store.admit(scope, Some(limit)).await.unwrap() {
             Admission::Wait(d) => assert!(
@@ -52,12 +65,22 @@ async fn one_budget(a: Arc<dyn ThrottleStore>, b: Arc<dyn ThrottleStore>) {
         }
     }
     // Other scopes have budgets of their own.
-    assert_eq!(a.admit(ThrottleScope::Other, Some(limit)).await.unwrap(), Admission::Granted);
+    assert_eq!(
+        a.admit(ThrottleScope::Other, Some(limit)).await.unwrap(),
+        Admission::Granted
+    );
     // A pause through one is seen by the other, and never shortened.
-    a.pause(ThrottleScope::JobReads, Duration::from_secs(30)).await.unwrap();
-    b.pause(ThrottleScope::JobReads, Duration::from_secs(1)).await.unwrap();
+    a.pause(ThrottleScope::JobReads, Duration::from_secs(30))
+        .await
+        .unwrap();
+    b.pause(ThrottleScope::JobReads, Duration::from_secs(1))
+        .await
+        .unwrap();
     match b.admit(ThrottleScope::JobReads, None).await.unwrap() {
-        Admission::Paused(d) => assert!(d > Duration::from_secs(20) && d <= Duration::from_secs(30), "{d:?}"),
+        Admission::Paused(d) => assert!(
+            d > Duration::from_secs(20) && d <= Duration::from_secs(30),
+            "{d:?}"
+        ),
         other => panic!("{other:?}"),
     }
 }
@@ -71,7 +94,13 @@ async fn sqlite_handles_on_one_file_share_one_budget_and_one_pause() {
     let path = dir.path().join("throttle.db");
     let other = SqliteStore::open(&path).unwrap().namespace("other-account");
     let limit = RateLimit::new(20, Duration::from_secs(180));
-    assert_eq!(other.admit(ThrottleScope::Submission, Some(limit)).await.unwrap(), Admission::Granted);
+    assert_eq!(
+        other
+            .admit(ThrottleScope::Submission, Some(limit))
+            .await
+            .unwrap(),
+        Admission::Granted
+    );
 }
 
 #[tokio::test]
@@ -79,9 +108,18 @@ async fn redis_connections_with_one_prefix_share_one_budget_and_one_pause() {
     let prefix = unique("budget");
     let (a, b) = redis_pair(&prefix).await;
     one_budget(a, b).await;
-    let other = RedisStore::connect(&common::redis_url()).await.unwrap().prefix(unique("other"));
+    let other = RedisStore::connect(&common::redis_url())
+        .await
+        .unwrap()
+        .prefix(unique("other"));
     let limit = RateLimit::new(20, Duration::from_secs(180));
-    assert_eq!(other.admit(ThrottleScope::Submission, Some(limit)).await.unwrap(), Admission::Granted);
+    assert_eq!(
+        other
+            .admit(ThrottleScope::Submission, Some(limit))
+            .await
+            .unwrap(),
+        Admission::Granted
+    );
 }
 
 /// A 429 answered to one client holds back the other: its submit is not sent.
@@ -100,13 +138,18 @@ async fn a_429_pauses_every_sharer(a: Arc<dyn ThrottleStore>, b: Arc<dyn Throttl
     let job = first.jobs().create(&common::job(1)).await.unwrap();
     fake.aim_fault(
         "POST jobs/{id}/submit/",
-        Aim::Instead(Fault::TooManyRequests { retry_after_secs: 120 }),
+        Aim::Instead(Fault::TooManyRequests {
+            retry_after_secs: 120,
+        }),
         1,
     );
     let err = first.jobs().submit(&job.id).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(429), "{err}");
     let err = second.jobs().submit(&job.id).await.unwrap_err();
-    assert!(matches!(err, Error::Throttled { ref retry_after, .. } if *retry_after > Duration::from_secs(100)), "{err:?}");
+    assert!(
+        matches!(err, Error::Throttled { ref retry_after, .. } if *retry_after > Duration::from_secs(100)),
+        "{err:?}"
+    );
     assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 1);
     // Other scopes go on.
     second.jobs().get(&job.id).await.unwrap();

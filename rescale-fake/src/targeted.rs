@@ -42,7 +42,10 @@ impl Default for Targeted {
 impl Targeted {
     /// Takes one use of the oldest fault aimed at `endpoint`, if any.
     pub fn take(&mut self, endpoint: &str) -> Option<Aim> {
-        let i = self.aims.iter().position(|(e, _, left)| e == endpoint && *left > 0)?;
+        let i = self
+            .aims
+            .iter()
+            .position(|(e, _, left)| e == endpoint && *left > 0)?;
         let (_, aim, left) = &mut self.aims[i];
         *left -= 1;
         let aim = aim.clone();

@@ -432,8 +432,14 @@ mod tests {
         assert_eq!(sent[..2], [0, 0]);
         let period = u64::try_from(limit.period().as_nanos()).unwrap();
         for (i, start) in sent.iter().enumerate() {
-            let in_window = sent[i..].iter().take_while(|t| **t < start + period).count();
-            assert!(in_window <= 20, "{in_window} requests within a period from {start}");
+            let in_window = sent[i..]
+                .iter()
+                .take_while(|t| **t < start + period)
+                .count();
+            assert!(
+                in_window <= 20,
+                "{in_window} requests within a period from {start}"
+            );
         }
         // A long idle time refills at most the burst.
         let later = now + 10 * period;

@@ -81,7 +81,11 @@ impl InProcessStore {
         InProcessStore::default()
     }
 
-    fn admit_now(&self, scope: ThrottleScope, limit: Option<RateLimit>) -> Result<Admission, StoreError> {
+    fn admit_now(
+        &self,
+        scope: ThrottleScope,
+        limit: Option<RateLimit>,
+    ) -> Result<Admission, StoreError> {
         let now = Instant::now();
         let bucket = {
             // A poisoned lock only means another call panicked; the state is still valid.

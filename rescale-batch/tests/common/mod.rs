@@ -50,9 +50,8 @@ pub fn client(base: &str, key: &str) -> Client {
 /// The URL of the Redis server the tests use. Its absence fails the test: `.ci/run`
 /// starts one.
 pub fn redis_url() -> String {
-    std::env::var("RESCALE_TEST_REDIS_URL").expect(
-        "RESCALE_TEST_REDIS_URL is not set: start redis-server and set it (see .ci/run)",
-    )
+    std::env::var("RESCALE_TEST_REDIS_URL")
+        .expect("RESCALE_TEST_REDIS_URL is not set: start redis-server and set it (see .ci/run)")
 }
 
 /// How the service ended up, read through the API and the fake's request log.
@@ -69,7 +68,14 @@ pub struct Outcome {
 /// Reads every job of the fake and every submit it received.
 pub async fn outcome(fake: &FakeRescale) -> Outcome {
     let client = client(&fake.base_url(), &fake.api_key());
-    let jobs: Vec<_> = client.jobs().list().page_size(1000).stream().try_collect().await.unwrap();
+    let jobs: Vec<_> = client
+        .jobs()
+        .list()
+        .page_size(1000)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
     let mut jobs_by_key: HashMap<String, Vec<String>> = HashMap::new();
     let mut with_history = Vec::new();
     for job in &jobs {
@@ -88,7 +94,13 @@ pub async fn outcome(fake: &FakeRescale) -> Outcome {
     let mut submits: HashMap<String, usize> = HashMap::new();
     for r in fake.requests() {
         if r.endpoint == "POST jobs/{id}/submit/" {
-            let id = r.path.trim_end_matches("/submit/").rsplit('/').next().unwrap().to_owned();
+            let id = r
+                .path
+                .trim_end_matches("/submit/")
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
             *submits.entry(id).or_default() += 1;
         }
     }
@@ -106,13 +118,25 @@ impl Outcome {
     pub fn assert_exactly_once(&self, n: usize, resubmitted: &[&str]) {
         let mut keys: Vec<&String> = self.jobs_by_key.keys().collect();
         keys.sort();
-        assert_eq!(self.jobs_by_key.len(), n, "jobs by key: {:?}", self.jobs_by_key);
+        assert_eq!(
+            self.jobs_by_key.len(),
+            n,
+            "jobs by key: {:?}",
+            self.jobs_by_key
+        );
         for i in 1..=n {
             let ids = &self.jobs_by_key[&format!("point-{i}")];
             assert_eq!(ids.len(), 1, "point-{i} has jobs {ids:?}");
             let id = &ids[0];
-            assert!(self.with_history.contains(id), "point-{i} ({id}) was never submitted");
-            let expected = if resubmitted.contains(&format!("point-{i}").as_str()) { 2 } else { 1 };
+            assert!(
+                self.with_history.contains(id),
+                "point-{i} ({id}) was never submitted"
+            );
+            let expected = if resubmitted.contains(&format!("point-{i}").as_str()) {
+                2
+            } else {
+                1
+            };
             assert_eq!(
                 self.submits.get(id).copied().unwrap_or(0),
                 expected,
