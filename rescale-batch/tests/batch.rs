@@ -32,7 +32,7 @@ async fn every_item_is_uploaded_created_and_submitted_once() {
     assert_eq!(fake.request_count("POST files/contents/"), 10);
     assert_eq!(fake.request_count("POST jobs/"), 10);
     outcome(&fake).await.assert_exactly_once(10, &[]);
-    let events = events.lock().unwrap();
+    let events = events.lock().unwrap().clone();
     let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
     assert_eq!(
         count(|e| matches!(e, Event::Uploaded { file_ids, .. } if file_ids.len() == 1)),
