@@ -391,6 +391,18 @@ impl Runner {
         Ok(())
     }
 
+    /// Records the job created for an item.
+    async fn record_created(&self, row: &mut Row, job_id: String) -> Result<(), BatchError> {
+        self.ledger.created(&row.key, &job_id).await?;
+        row.state = State::Created;
+        self.emit(Event::Created {
+            key: row.key.clone(),
+            job_id: job_id.clone(),
+        });
+        row.job_id = Some(job_id);
+        Ok(())
+    }
+
     /// Records what a lookup found for an item whose create had an unknown outcome.
     async fn settle_create(&self, row: &mut Row, job_id: Option<String>) -> Result<(), BatchError> {
         self.emit(Event::Reconciled {
@@ -399,15 +411,7 @@ impl Runner {
             happened: job_id.is_some(),
         });
         match job_id {
-            Some(id) => {
-                self.ledger.created(&row.key, &id).await?;
-                row.state = State::Created;
-                self.emit(Event::Created {
-                    key: row.key.clone(),
-                    job_id: id.clone(),
-                });
-                row.job_id = Some(id);
-            }
+            Some(id) => self.record_created(row, id).await?,
             None => {
                 self.ledger.set(&row.key, State::Uploaded).await?;
                 row.state = State::Uploaded;
@@ -495,14 +499,7 @@ impl Runner {
             });
             match self.client.jobs().create(&job).await {
                 Ok(created) => {
-                    let id = created.id.to_string();
-                    self.ledger.created(&row.key, &id).await?;
-                    row.state = State::Created;
-                    self.emit(Event::Created {
-                        key: row.key.clone(),
-                        job_id: id.clone(),
-                    });
-                    row.job_id = Some(id);
+                    self.record_created(row, created.id.to_string()).await?;
                     return Ok(Outcome::Done(()));
                 }
                 Err(e) if e.is_outcome_unknown() => {

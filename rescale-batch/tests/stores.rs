@@ -42,6 +42,13 @@ fn rescale_batch_test_nanos() -> u128 {
         .as_nanos()
 }
 
+/// A store of another namespace or prefix has a budget of its own.
+async fn assert_full_budget(store: &dyn ThrottleStore) {
+    let limit = RateLimit::new(20, Duration::from_secs(180));
+    let admitted = store.admit(ThrottleScope::Submission, Some(limit)).await;
+    assert_eq!(admitted.unwrap(), Admission::Granted);
+}
+
 /// The budget is one: what one handle took, the other cannot take again.
 async fn one_budget(a: Arc<dyn ThrottleStore>, b: Arc<dyn ThrottleStore>) {
     // Burst 2, then one per 10 s.
@@ -93,14 +100,7 @@ async fn sqlite_handles_on_one_file_share_one_budget_and_one_pause() {
     // Another namespace in the same file is another budget.
     let path = dir.path().join("throttle.db");
     let other = SqliteStore::open(&path).unwrap().namespace("other-account");
-    let limit = RateLimit::new(20, Duration::from_secs(180));
-    assert_eq!(
-        other
-            .admit(ThrottleScope::Submission, Some(limit))
-            .await
-            .unwrap(),
-        Admission::Granted
-    );
+    assert_full_budget(&other).await;
 }
 
 #[tokio::test]
@@ -112,14 +112,7 @@ async fn redis_connections_with_one_prefix_share_one_budget_and_one_pause() {
         .await
         .unwrap()
         .prefix(unique("other"));
-    let limit = RateLimit::new(20, Duration::from_secs(180));
-    assert_eq!(
-        other
-            .admit(ThrottleScope::Submission, Some(limit))
-            .await
-            .unwrap(),
-        Admission::Granted
-    );
+    assert_full_budget(&other).await;
 }
 
 /// A 429 answered to one client holds back the other: its submit is not sent.

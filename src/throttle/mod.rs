@@ -415,7 +415,10 @@ mod tests {
         let limit = RateLimit::new(20, Duration::from_secs(2));
         assert_eq!(limit.burst(), 2);
         // The period shared by the 18 requests after the burst, rounded up.
-        assert_eq!(limit.interval(), Duration::from_nanos(2_000_000_000u64.div_ceil(18)));
+        assert_eq!(
+            limit.interval(),
+            Duration::from_nanos(2_000_000_000u64.div_ceil(18))
+        );
         // Greedy requests at every nanosecond they are allowed: no window of `period`
         // holds more than `count`.
         let mut tat = None;
