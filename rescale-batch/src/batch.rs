@@ -479,10 +479,7 @@ impl Runner {
         job.name.push_str(&mark(&self.ledger.batch_id, &row.key));
         if let Some(first) = job.job_analyses.first_mut() {
             for id in &row.file_ids {
-                first.input_files.push(InputFile {
-                    id: id.clone(),
-                    ..InputFile::default()
-                });
+                first.input_files.push(InputFile::new(id.clone()));
             }
         }
         job
