@@ -10,7 +10,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
 use crate::retry::RetryPolicy;
-use crate::throttle::{Throttle, ThrottleConfig};
+use crate::throttle::{Throttle, ThrottleConfig, ThrottleStore};
 use crate::transport::{self, Settings, Transport};
 
 /// Environment variable that holds the API key.
@@ -132,6 +132,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
     throttle: ThrottleConfig,
+    throttle_store: Option<Arc<dyn ThrottleStore>>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     deadline: Option<Duration>,
@@ -226,6 +227,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Where the throttle keeps its budgets and pauses: a store shared with other clients,
+    /// processes or machines makes them spend one budget together (see [`ThrottleStore`]).
+    /// In this client (and its clones) unless set.
+    pub fn throttle_store(mut self, store: Arc<dyn ThrottleStore>) -> Self {
+        self.throttle_store = Some(store);
+        self
+    }
+
     /// How long establishing a connection may take (default 10 s). Applies to the HTTP
     /// client the builder makes, not to one given with [`http_client`](ClientBuilder::http_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -305,7 +314,7 @@ impl ClientBuilder {
             }
         }
         let settings = Settings {
-            throttle: Throttle::new(&self.throttle)?,
+            throttle: Throttle::with_store(&self.throttle, self.throttle_store)?,
             retry: self.retry,
             timeout,
             deadline: self.deadline,

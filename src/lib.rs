@@ -89,7 +89,9 @@ pub use follow::{Follow, FollowEvent};
 pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
-pub use throttle::{RateLimit, ThrottleConfig};
+pub use throttle::{
+    Admission, InProcessStore, RateLimit, StoreError, ThrottleConfig, ThrottleScope, ThrottleStore,
+};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
 
 /// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.

@@ -58,6 +58,7 @@ mod runs;
 mod runs_live;
 mod server;
 mod state;
+mod targeted;
 mod tls;
 mod util;
 mod validate;
@@ -70,6 +71,7 @@ use std::time::Duration;
 
 pub use runs_live::{LOG_PATH, SolverConfig};
 use state::{Shared, lock};
+pub use targeted::{Aim, TimedRequest};
 use tokio::sync::watch;
 
 /// A running fake Rescale server. Dropping it stops the server.

@@ -21,7 +21,7 @@ use crate::persist;
 use crate::state::{Shared, lock};
 use crate::tls::Tls;
 use crate::util::{self, detail, json_response, not_found};
-use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq, routes};
+use crate::{Aim, Fault, RecordedRequest, catalogue, files, jobs, page::PageReq, routes};
 
 const PREFIX: &str = "/api/v2/";
 
@@ -222,8 +222,10 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
         .map(str::to_owned);
     let resolved = resolve(&path);
     let endpoint = endpoint_key(&method, &path, &resolved);
-    let (index, fault, latency) = {
+    let (index, fault, latency, aim) = {
         let mut s = lock(&shared);
+        s.targeted.arrivals.push(Instant::now());
+        let aim = s.targeted.take(&endpoint);
         s.requests.push(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
@@ -232,7 +234,11 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
             status: 0,
             range: range.clone(),
         });
-        (s.requests.len() - 1, s.take_fault(), s.latency)
+        let (fault, aim) = match aim {
+            Some(Aim::Instead(f)) => (Some(f), None),
+            aim => (s.take_fault(), aim),
+        };
+        (s.requests.len() - 1, fault, s.latency, aim)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -243,7 +249,16 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
             return drop_connection(kill).await;
         }
         Some(fault) => fault_response(&fault),
-        None => answer(&shared, req, resolved, query, range).await,
+        None => {
+            let kill = req.extensions().get::<ConnKill>().cloned();
+            let response = answer(&shared, req, resolved, query, range).await;
+            match aim {
+                Some(Aim::Hang) => std::future::pending().await,
+                Some(Aim::AnswerLost(Fault::DropConnection)) => return drop_connection(kill).await,
+                Some(Aim::AnswerLost(fault)) => fault_response(&fault),
+                _ => response,
+            }
+        }
     };
     let mut s = lock(&shared);
     s.requests[index].status = response.status().as_u16();

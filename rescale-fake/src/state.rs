@@ -35,6 +35,8 @@ pub struct Shared {
     pub latency: Duration,
     pub connect_latency: Duration,
     pub requests: Vec<RecordedRequest>,
+    /// Faults aimed at one endpoint, and arrival times.
+    pub targeted: crate::targeted::Targeted,
     pub jobs: BTreeMap<u64, Job>,
     pub job_index: HashMap<String, u64>,
     pub files: HashMap<String, FileRec>,
@@ -193,6 +195,7 @@ impl Shared {
             latency: config.latency,
             connect_latency: config.connect_latency,
             requests: Vec::new(),
+            targeted: Default::default(),
             jobs: BTreeMap::new(),
             job_index: HashMap::new(),
             files: HashMap::new(),

@@ -257,7 +257,7 @@ impl Transport {
             if let Some(wait) = err.retry_after()
                 && err.status() == Some(StatusCode::TOO_MANY_REQUESTS)
             {
-                self.settings.throttle.pause(scope, wait);
+                self.settings.throttle.pause(scope, wait).await;
             }
             let retry_after = match next_step(&err, req.idempotency) {
                 Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,

@@ -1,0 +1,114 @@
+//! The mark that ties a job on the service to its item in the ledger, and how the batch
+//! looks for it when a create's answer was lost.
+//!
+//! Convention: the job's name ends with ` [<batch id>/<item key>]`, e.g.
+//! `Sweep point 17 [k3x9q0b2ma/row-17]`. The name is in every job summary of `GET jobs/`,
+//! so one listing (newest first) finds the jobs of many items at once; `description` is
+//! not in the summaries, and the list has no documented search.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use rescale::Client;
+
+use crate::error::BatchError;
+
+/// How far before the oldest unknown create the listing goes: the service's clock may be
+/// behind this machine's.
+const CLOCK_MARGIN: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest key; names have limits of their own.
+const MAX_KEY: usize = 100;
+
+/// Refuses a key that could not be found again in a job's name.
+pub(crate) fn check_key(key: &str) -> Result<(), BatchError> {
+    let invalid = |reason| {
+        Err(BatchError::InvalidKey {
+            key: key.to_owned(),
+            reason,
+        })
+    };
+    if key.trim().is_empty() {
+        return invalid("is blank");
+    }
+    if key.len() > MAX_KEY {
+        return invalid("is longer than 100 bytes");
+    }
+    if key
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '[' | ']' | '/'))
+    {
+        return invalid("contains a control character, `[`, `]` or `/`");
+    }
+    Ok(())
+}
+
+/// The suffix a job of item `key` in batch `batch` carries in its name.
+pub(crate) fn mark(batch: &str, key: &str) -> String {
+    format!(" [{batch}/{key}]")
+}
+
+/// The item key in a job name carrying `batch`'s mark, if any.
+fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
+    let inner = name.strip_suffix(']')?;
+    let start = inner.rfind(" [")?;
+    inner[start + 2..].strip_prefix(batch)?.strip_prefix('/')
+}
+
+/// Finds the jobs of `keys` on the service: one listing of the jobs, newest first, back to
+/// `CLOCK_MARGIN` before `since_ms` (the oldest intent). A key missing from the answer
+/// was certainly not created.
+pub(crate) async fn find_jobs(
+    client: &Client,
+    batch: &str,
+    keys: &HashSet<String>,
+    since_ms: i64,
+) -> rescale::Result<HashMap<String, String>> {
+    let stop_before = since_ms - i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0);
+    let mut found = HashMap::new();
+    let mut jobs = client.jobs().list().page_size(1000).stream();
+    while let Some(job) = jobs.try_next().await? {
+        if job
+            .date_inserted
+            .is_some_and(|d| d.timestamp_millis() < stop_before)
+        {
+            break;
+        }
+        if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
+            found.insert(key.to_owned(), job.id.to_string());
+            if found.len() == keys.len() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a job was submitted, from its status history: a job never submitted has none
+/// (its summary's status reads `""`); submitting it gives it its first status.
+pub(crate) async fn was_submitted(client: &Client, job_id: &str) -> rescale::Result<bool> {
+    let page = client.jobs().statuses(job_id).page_size(10).page(1).await?;
+    Ok(!page.results.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_found_again_in_the_name() {
+        let name = format!("Sweep [a] b{}", mark("batch1", "row-17"));
+        assert_eq!(key_in(&name, "batch1"), Some("row-17"));
+        assert_eq!(key_in(&name, "batch2"), None);
+        assert_eq!(key_in("Sweep", "batch1"), None);
+        assert_eq!(key_in("x [batch1/]", "batch1"), Some(""));
+    }
+
+    #[test]
+    fn keys_that_would_break_the_mark_are_refused() {
+        assert!(check_key("row-1").is_ok());
+        for bad in ["", " ", "a]b", "a/b", "a\nb", &"x".repeat(101)] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}
