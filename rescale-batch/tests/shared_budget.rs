@@ -99,6 +99,7 @@ async fn run_children(ids: [&str; 2], store: &str, fake: &FakeRescale, dir: &Pat
             .env("RESCALE_BATCH_TEST_DIR", dir)
             .env("RESCALE_BATCH_TEST_BASE", fake.base_url())
             .env("RESCALE_BATCH_TEST_KEY", fake.api_key())
+            .env("RESCALE_TEST_REDIS_URL", common::redis_url())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
         children.push(cmd.spawn().unwrap());

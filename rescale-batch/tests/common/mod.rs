@@ -47,11 +47,59 @@ pub fn client(base: &str, key: &str) -> Client {
         .unwrap()
 }
 
-/// The URL of the Redis server the tests use. Its absence fails the test: `.ci/run`
-/// starts one.
+/// The URL of the Redis server the tests use: `RESCALE_TEST_REDIS_URL` when set (`.ci/run`
+/// sets it), otherwise a private `redis-server` started on a free loopback port for this
+/// test process. Its absence fails the test, naming what to install: a test is never
+/// skipped for want of its server.
 pub fn redis_url() -> String {
-    std::env::var("RESCALE_TEST_REDIS_URL")
-        .expect("RESCALE_TEST_REDIS_URL is not set: start redis-server and set it (see .ci/run)")
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| match std::env::var("RESCALE_TEST_REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => start_redis(),
+    })
+    .clone()
+}
+
+/// Starts `redis-server` on a free loopback port, with a watcher that stops it once this
+/// process is gone, and waits until it answers.
+fn start_redis() -> String {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let script = format!(
+        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 & \
+         r=$!; while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; kill $r 2>/dev/null",
+        parent = std::process::id()
+    );
+    let has_redis = std::process::Command::new("sh")
+        .args(["-c", "command -v redis-server"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_redis,
+        "these tests need a Redis server: install redis-server (Debian: apt-get install redis-server) or set RESCALE_TEST_REDIS_URL"
+    );
+    std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("starting redis-server");
+    // Up when it answers PING; bounded so that a server that never starts fails the test.
+    for _ in 0..600 {
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let mut reply = [0u8; 7];
+            if conn.write_all(b"PING\r\n").is_ok()
+                && conn.read_exact(&mut reply).is_ok()
+                && &reply == b"+PONG\r\n"
+            {
+                return format!("redis://127.0.0.1:{port}/");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("redis-server did not answer on 127.0.0.1:{port} within 30 s");
 }
 
 /// How the service ended up, read through the API and the fake's request log.
