@@ -55,6 +55,7 @@ pub mod catalog;
 mod client;
 mod error;
 pub mod files;
+mod id;
 pub mod jobs;
 mod pagination;
 mod retry;
@@ -65,7 +66,7 @@ mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
-pub use jobs::JobId;
+pub use id::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
 pub use throttle::{RateLimit, ThrottleConfig};

@@ -341,6 +341,10 @@ async fn the_cluster_waiter_treats_404_as_not_started_and_returns_when_stopped()
         ],
     )
     .await;
+    // Each 404 is checked against the job: it exists, so its cluster does not yet.
+    let mut job = fixture("job.json");
+    job["id"] = json!("J1");
+    mount_sequence(&server, "/api/v2/jobs/J1/", vec![ok(job)]).await;
 
     let entry = client_at(&server.uri())
         .jobs()
@@ -350,7 +354,7 @@ async fn the_cluster_waiter_treats_404_as_not_started_and_returns_when_stopped()
         .unwrap();
 
     assert_eq!(entry.status, ClusterStatus::Stopped);
-    assert_eq!(polls(&server).await, 4);
+    assert_eq!(polls(&server).await, 4 + 2);
 }
 
 #[test]

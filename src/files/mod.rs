@@ -32,7 +32,7 @@ pub use upload::Upload;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::jobs::check_id;
+use crate::id::check_id;
 use crate::transport::ApiRequest;
 
 /// The file endpoints. Cheap to create and clone; owns a clone of the [`Client`].
