@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::capture::Capture;
 use common::{example_job, fixture, requests};
 use futures::TryStreamExt;
 use rescale::{Client, ClientBuilder, Error, RateLimit, RetryPolicy, ThrottleConfig};
@@ -663,57 +664,6 @@ async fn the_client_side_limit_makes_a_call_wait_and_says_so() {
     );
     assert!(text.contains("job submission"), "{text}");
     assert_eq!(requests(&server).await.len(), 2);
-}
-
-/// The trace output of the calling thread (each test runs on its own thread).
-///
-/// One global subscriber at TRACE writes every thread's output to that thread's buffer:
-/// per-test subscribers (`set_default`) race over the global callsite cache when tests run
-/// in parallel, and lose events.
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    static THREAD_LOG: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
-}
-
-impl Capture {
-    fn start() -> Capture {
-        static INSTALL: std::sync::Once = std::sync::Once::new();
-        INSTALL.call_once(|| {
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(|| ThreadWriter)
-                .with_ansi(false)
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-                .init();
-        });
-        let capture = Capture(Arc::new(Mutex::new(Vec::new())));
-        THREAD_LOG.with(|log| *log.borrow_mut() = Some(capture.clone()));
-        capture
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Writes to the calling thread's [`Capture`], if it has one.
-struct ThreadWriter;
-
-impl std::io::Write for ThreadWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        THREAD_LOG.with(|log| {
-            if let Some(capture) = &*log.borrow() {
-                capture.0.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]
