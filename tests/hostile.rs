@@ -254,7 +254,7 @@ async fn an_html_502_keeps_its_status_and_reads_as_text() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert_eq!(
         err.to_string(),
-        "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway"
+        "HTTP 502 Bad Gateway on GET jobs/aabbcc/: 502 Bad Gateway 502 Bad Gateway"
     );
     assert_eq!(requests(&server).await.len(), 3, "first try and 2 retries");
 }
@@ -283,9 +283,13 @@ async fn create_answered_500_is_sent_once_and_its_outcome_is_unknown() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     let text = err.to_string();
     assert!(text.contains("outcome unknown"), "{text}");
-    assert!(
-        text.contains("create job") && text.contains("Internal error."),
-        "{text}"
+    assert!(text.contains("create job"), "{text}");
+    // The cause is the source, not repeated in the message.
+    assert!(!text.contains("Internal error."), "{text}");
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert_eq!(
+        cause,
+        "HTTP 500 Internal Server Error on POST jobs/: Internal error."
     );
     assert_eq!(requests(&server).await.len(), 1);
 }
