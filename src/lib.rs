@@ -37,14 +37,15 @@
 //! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
 //!   [`jobs::Jobs::watch`] streams its statuses as they change.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
-//! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
-//!   server's message.
+//! - Every failure is a [`Error`], whose `Display` names the HTTP status, the call and
+//!   the server's message; a cause is its `source()`, never repeated in `Display`.
 //! - Every call is throttled per Rescale scope ([`ThrottleConfig`]), bounded in time, and
 //!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
 //!   the service is never sent twice ([`Error::OutcomeUnknown`]).
 //!
-//! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
-//! to the configured host.
+//! The API key never appears in `Debug`, `Display`, errors or logs (the server's text has
+//! it redacted), and is only ever sent to the configured origin, whatever chain of
+//! redirects the service answers with.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
