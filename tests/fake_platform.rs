@@ -8,8 +8,14 @@ use rescale::{Client, JobOutcome};
 use rescale_fake::{FakeConfig, FakeRescale};
 
 async fn fake() -> (FakeRescale, Client) {
+    fake_with_step(Duration::from_millis(5)).await
+}
+
+/// A fake whose jobs take `step` per status: long enough, a job is still running when the
+/// next call arrives however the machine schedules the test.
+async fn fake_with_step(step: Duration) -> (FakeRescale, Client) {
     let fake = FakeRescale::start_with(FakeConfig {
-        step: Duration::from_millis(5),
+        step,
         ..FakeConfig::default()
     })
     .await;
@@ -172,7 +178,8 @@ async fn a_failed_run_still_completes_with_its_reason() {
 
 #[tokio::test]
 async fn delete_while_the_cluster_runs_is_refused_with_the_servers_reason() {
-    let (_fake, client) = fake().await;
+    // An hour per status: the cluster cannot have stopped before the delete arrives.
+    let (_fake, client) = fake_with_step(Duration::from_secs(3600)).await;
     let job = client.jobs().create(&hello("sleep 1")).await.unwrap();
     client.jobs().submit(&job.id).await.unwrap();
     let err = client
@@ -336,6 +343,10 @@ async fn outcomes_of_a_failed_and_a_stopped_job() {
         "{outcome:?}"
     );
 
+    // Half a second per status: the stop arrives long before the job's sixth status
+    // (completion) even on a machine too busy to answer within a 5 ms step.
+    let (_slow_fake, slow_client) = fake_with_step(Duration::from_millis(500)).await;
+    let jobs = slow_client.jobs();
     let stopped = jobs.create(&hello("sleep 100")).await.unwrap();
     jobs.submit(&stopped.id).await.unwrap();
     jobs.stop(&stopped.id).await.unwrap();

@@ -8,7 +8,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT,
@@ -19,12 +18,15 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
+mod body;
 mod redirect;
 mod request;
 
+use body::{decode, parse_retry_after};
+
 pub(crate) use request::{ApiRequest, Body, FormFactory};
 
-use crate::error::{ApiError, Error, Redactor, Result, host_of, snippet};
+use crate::error::{ApiError, Error, Redactor, Result, host_of};
 use crate::retry::{Idempotency, Next, RetryPolicy, next_step};
 use crate::throttle::{Scope, Throttle};
 
@@ -123,22 +125,6 @@ impl Transport {
         url.scheme() == self.base_url.scheme()
             && url.host() == self.base_url.host()
             && url.port_or_known_default() == self.base_url.port_or_known_default()
-    }
-
-    /// The next chunk of a streamed body (a download), cut with [`Error::Timeout`] when no
-    /// byte arrives within the read-idle timeout. A total timeout would cut a long
-    /// download that is still making progress; this only cuts a stall.
-    pub(crate) async fn next_chunk(
-        &self,
-        response: &mut reqwest::Response,
-    ) -> Result<Option<Bytes>> {
-        let idle = self.settings.read_idle_timeout;
-        match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(chunk) => chunk.map_err(map_reqwest),
-            Err(_) => Err(Error::Timeout(format!(
-                "no data for {idle:?} while reading the body"
-            ))),
-        }
     }
 
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
@@ -422,33 +408,6 @@ impl Transport {
         }
         Error::Api(Box::new(api))
     }
-
-    /// Reads a whole body, refusing one larger than the cap instead of running out of memory.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
-        let status = response.status();
-        let max = self.settings.max_body_bytes;
-        let too_large = || Error::Decode {
-            status,
-            path: String::new(),
-            message: format!("the response body is larger than the {max} byte limit"),
-            snippet: String::new(),
-        };
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
-        }
-        // A claimed length is not trusted with more than 1 MiB before the bytes arrive.
-        let capacity = response
-            .content_length()
-            .map_or(8 * 1024, |n| (n as usize).min(1 << 20));
-        let mut buf = Vec::with_capacity(capacity);
-        while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
-            if buf.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(buf))
-    }
 }
 
 /// What one call has done so far, readable after a deadline cut it short.
@@ -510,29 +469,6 @@ fn refuse_followed_redirect(response: &reqwest::Response, requested: &Url) -> Re
     }
 }
 
-/// Decodes a JSON body, naming the JSON path of the first value that does not fit. The
-/// snippet of a body that does not decode has the key taken out before it is cut.
-pub(crate) fn decode<T: DeserializeOwned>(
-    status: StatusCode,
-    body: &[u8],
-    redactor: &Redactor,
-) -> Result<T> {
-    // Tracking the path halves decoding speed (benches/compare), so only a failure pays it.
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        Error::Decode {
-            status,
-            path,
-            message: e.into_inner().to_string(),
-            snippet: snippet(&redactor.text(&String::from_utf8_lossy(body))),
-        }
-    })
-}
-
 fn map_reqwest(e: reqwest::Error) -> Error {
     if e.is_timeout() {
         let host = e.url().map_or_else(|| "the service".to_owned(), host_of);
@@ -540,19 +476,6 @@ fn map_reqwest(e: reqwest::Error) -> Error {
     } else {
         Error::transport(e)
     }
-}
-
-/// `Retry-After` as seconds (`120`) or as an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`).
-pub(crate) fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
-    let text = value?.to_str().ok()?.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(text).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 #[cfg(test)]
@@ -590,48 +513,5 @@ mod tests {
             t.endpoint(&["jobs", "x?y#z"]).as_str(),
             "https://platform.rescale.com/api/v2/jobs/x%3Fy%23z/"
         );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let v = HeaderValue::from_static("7");
-        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(7)));
-        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
-        assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
-        let future =
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
-        let got = parse_retry_after(Some(&HeaderValue::from_str(&future).unwrap())).unwrap();
-        assert!(
-            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
-            "{got:?}"
-        );
-        assert_eq!(
-            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
-            None
-        );
-    }
-
-    #[test]
-    fn decode_error_names_the_json_path() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Outer {
-            #[allow(dead_code)]
-            results: Vec<Inner>,
-        }
-        #[derive(Debug, serde::Deserialize)]
-        struct Inner {
-            #[allow(dead_code)]
-            n: u32,
-        }
-        let err = decode::<Outer>(
-            StatusCode::OK,
-            br#"{"results":[{"n":1},{"n":"x"}]}"#,
-            &Redactor::default(),
-        )
-        .unwrap_err();
-        match err {
-            Error::Decode { path, .. } => assert_eq!(path, "results[1].n"),
-            other => panic!("{other:?}"),
-        }
     }
 }
