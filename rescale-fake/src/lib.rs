@@ -1,9 +1,15 @@
 //! A stateful fake of the [Rescale](https://rescale.com) platform's REST API (`/api/v2/`),
 //! served over HTTP on `127.0.0.1` for tests and examples: no account, no network.
 //!
-//! It keeps jobs, files, status histories and runs in memory, drives each submitted job
-//! through the real life cycle on a clock, and offers knobs to inject faults (429, 503,
-//! 504, dropped connections), add latency, and inspect every request it received.
+//! It keeps jobs, files, status histories and runs, drives each submitted job through the
+//! real life cycle on a clock, and offers knobs to inject faults (429, 503, 504, dropped
+//! connections), add latency (per response and per new connection), and inspect every
+//! request it received. A state file ([`FakeConfig::state_path`]) carries jobs and files
+//! across restarts; the `tls` feature serves HTTPS with a certificate made at start.
+//!
+//! The same fake runs as a server for people and other tools (feature `cli`, default):
+//! `cargo run -p rescale-fake -- --port 8080 --seed 100 --state fake.json` prints the base
+//! URL and the key, and serves until Ctrl-C (`--help` lists the flags).
 //!
 //! Endpoints (relative to `/api/v2/`, keys as counted by [`FakeRescale::request_count`]):
 //! `GET jobs/`, `POST jobs/`, `GET|PUT|PATCH|DELETE jobs/{id}/`, `POST jobs/{id}/submit/`,
@@ -35,16 +41,21 @@ mod files;
 mod jobs;
 mod lifecycle;
 mod page;
+mod persist;
 mod server;
 mod state;
+mod tls;
 mod util;
 mod validate;
 
+use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use state::{Shared, lock};
+use tokio::sync::watch;
 
 /// A running fake Rescale server. Dropping it stops the server.
 ///
@@ -56,12 +67,30 @@ use state::{Shared, lock};
 /// ```
 pub struct FakeRescale {
     addr: SocketAddr,
+    /// `"http"` or `"https"`.
+    scheme: &'static str,
     api_key: String,
     shared: Arc<Mutex<Shared>>,
     task: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    /// The certificate served over HTTPS, as PEM.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    certificate_pem: Option<String>,
 }
 
 /// Settings of a [`FakeRescale`]; start from [`FakeConfig::default`].
+///
+/// ```
+/// use std::time::Duration;
+/// use rescale_fake::FakeConfig;
+///
+/// let config = FakeConfig {
+///     step: Duration::from_millis(100),
+///     output_files: 100,
+///     ..FakeConfig::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
     /// Time between two consecutive statuses of a submitted job (default 20 ms).
@@ -72,8 +101,25 @@ pub struct FakeConfig {
     pub max_page_size: usize,
     /// Size in bytes of the large output file every completed job gets (default 3 MiB).
     pub large_output_size: usize,
-    /// The API key the fake accepts; a random one when `None`.
+    /// How many output files a completed job gets (default 4): `stdout.txt`,
+    /// `output/log.txt`, `results/data.bin` (the large one), `results/summary.csv`, then
+    /// small `results/part_NNNN.txt` files; fewer than 4 keeps the first ones.
+    pub output_files: usize,
+    /// Delay before every response (default none); [`FakeRescale::set_latency`] changes it.
+    pub latency: Duration,
+    /// Delay before a new connection is served, on top of `latency` (default none), as a
+    /// distant server costs a round trip or more to connect to;
+    /// [`FakeRescale::set_connect_latency`] changes it.
+    pub connect_latency: Duration,
+    /// The API key the fake accepts; when `None`, the key saved in the state file, else a
+    /// random one.
     pub api_key: Option<String>,
+    /// The port to listen on, on `127.0.0.1`; `0` (the default) picks a free one.
+    pub port: u16,
+    /// A state file: read at start when it exists, and rewritten (atomically) after every
+    /// change, so that jobs, files and statuses survive a restart. `None` (the default)
+    /// keeps everything in memory only.
+    pub state_path: Option<PathBuf>,
 }
 
 impl Default for FakeConfig {
@@ -83,7 +129,12 @@ impl Default for FakeConfig {
             default_page_size: 10,
             max_page_size: 1000,
             large_output_size: 3 * 1024 * 1024,
+            output_files: 4,
+            latency: Duration::ZERO,
+            connect_latency: Duration::ZERO,
             api_key: None,
+            port: 0,
+            state_path: None,
         }
     }
 }
@@ -129,31 +180,102 @@ impl FakeRescale {
         Self::start_with(FakeConfig::default()).await
     }
 
-    /// Starts a fake with the given settings on `127.0.0.1` and a free port.
+    /// Starts a fake with the given settings on `127.0.0.1`.
     ///
     /// # Panics
-    /// If no local port can be bound.
+    /// When [`try_start`](FakeRescale::try_start) fails: the port cannot be bound, or the
+    /// state file cannot be read.
     pub async fn start_with(config: FakeConfig) -> FakeRescale {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        let api_key = config.api_key.clone().unwrap_or_else(util::random_key);
-        let origin = format!("http://{addr}");
-        let shared = Arc::new(Mutex::new(Shared::new(config, api_key.clone(), origin)));
-        let task = tokio::spawn(server::serve(listener, shared.clone()));
-        FakeRescale {
-            addr,
-            api_key,
-            shared,
-            task,
+        match Self::try_start(config).await {
+            Ok(fake) => fake,
+            Err(e) => panic!("rescale-fake could not start: {e}"),
         }
     }
 
+    /// Starts a fake with the given settings on `127.0.0.1`, serving plain HTTP.
+    ///
+    /// # Errors
+    /// When the port cannot be bound, or the state file exists but cannot be read or is
+    /// not one this fake wrote.
+    pub async fn try_start(config: FakeConfig) -> io::Result<FakeRescale> {
+        Self::launch(config, None).await
+    }
+
+    /// Starts a fake serving HTTPS with a self-signed certificate made for this start, for
+    /// `localhost` and `127.0.0.1`; [`certificate_pem`](FakeRescale::certificate_pem) gives
+    /// it to clients to trust.
+    ///
+    /// # Errors
+    /// As [`try_start`](FakeRescale::try_start), and when the certificate cannot be made.
+    #[cfg(feature = "tls")]
+    pub async fn try_start_https(config: FakeConfig) -> io::Result<FakeRescale> {
+        let (tls, pem) = tls::Tls::generate()?;
+        Self::launch(config, Some((tls, pem))).await
+    }
+
+    /// [`try_start_https`](FakeRescale::try_start_https), panicking on failure.
+    ///
+    /// # Panics
+    /// When [`try_start_https`](FakeRescale::try_start_https) fails.
+    #[cfg(feature = "tls")]
+    pub async fn start_https(config: FakeConfig) -> FakeRescale {
+        match Self::try_start_https(config).await {
+            Ok(fake) => fake,
+            Err(e) => panic!("rescale-fake could not start: {e}"),
+        }
+    }
+
+    /// The certificate an HTTPS fake presents, as PEM (`None` for a plain HTTP fake).
+    #[cfg(feature = "tls")]
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
+    }
+
+    async fn launch(config: FakeConfig, tls: Option<(tls::Tls, String)>) -> io::Result<Self> {
+        let saved = match &config.state_path {
+            Some(path) => persist::load(path)?,
+            None => None,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let api_key = config
+            .api_key
+            .clone()
+            .or_else(|| saved.as_ref().map(|s| s.api_key.clone()))
+            .unwrap_or_else(util::random_key);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let origin = format!("{scheme}://{addr}");
+        let mut state = Shared::new(config, api_key.clone(), origin);
+        if let Some(saved) = saved {
+            persist::restore(&mut state, saved)?;
+        }
+        if let Some(path) = state.config.state_path.clone() {
+            persist::save(&state, &path)?;
+        }
+        let shared = Arc::new(Mutex::new(state));
+        let (stop, stopped) = watch::channel(false);
+        let (tls, certificate_pem) = tls.unzip();
+        let task = tokio::spawn(server::serve(listener, shared.clone(), tls, stopped));
+        Ok(FakeRescale {
+            addr,
+            scheme,
+            api_key,
+            shared,
+            task,
+            stop,
+            certificate_pem,
+        })
+    }
+
     /// The base URL to point a client at, with the `/api/v2/` prefix and a trailing slash,
-    /// e.g. `"http://127.0.0.1:41234/api/v2/"`.
+    /// e.g. `"http://127.0.0.1:41234/api/v2/"` (`https` for an HTTPS fake).
     pub fn base_url(&self) -> String {
-        format!("http://{}/api/v2/", self.addr)
+        format!("{}://{}/api/v2/", self.scheme, self.addr)
+    }
+
+    /// The address the fake listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The API key the fake accepts (as `Token <key>` or `Bearer <key>`).
@@ -161,11 +283,33 @@ impl FakeRescale {
         self.api_key.clone()
     }
 
+    /// Stops the fake gracefully: no new connections; requests in progress are answered
+    /// (for up to 5 s), then the state file, if any, is written a last time.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let _ = (&mut self.task).await;
+        let mut s = lock(&self.shared);
+        s.changed = true;
+        persist::save_if_changed(&mut s);
+    }
+
+    /// Writes the fake's jobs, files and statuses to `path` (atomically), in the form
+    /// [`FakeConfig::state_path`] reads back at start.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        persist::save(&lock(&self.shared), path.as_ref())
+    }
+
     /// Adds `n` completed jobs at once (named `Seeded job N`), for listing at scale.
     ///
-    /// Seeded jobs have status histories and a stopped cluster but no output files.
+    /// Seeded jobs have status histories, a stopped cluster and output files (made when
+    /// first listed).
     pub fn seed_jobs(&self, n: usize) {
-        lock(&self.shared).seed_jobs(n);
+        let mut s = lock(&self.shared);
+        s.seed_jobs(n);
+        persist::save_if_changed(&mut s);
     }
 
     /// Makes the next `times` API requests, in arrival order, answer with `fault`.
@@ -177,6 +321,13 @@ impl FakeRescale {
     /// Delays every response by `latency` (zero turns it off).
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.shared).latency = latency;
+    }
+
+    /// Delays the first byte on every new connection by `latency` (zero turns it off):
+    /// the server sleeps after accepting, before the TLS handshake or the first request.
+    /// Connections already open are not affected.
+    pub fn set_connect_latency(&self, latency: Duration) {
+        lock(&self.shared).connect_latency = latency;
     }
 
     /// How many requests reached an endpoint, by key: `"GET jobs/"`, `"POST jobs/"`,
@@ -197,7 +348,10 @@ impl FakeRescale {
 
     /// Stores a file as if it had been uploaded (type 1, input) and returns its id.
     pub fn add_file(&self, name: &str, contents: Vec<u8>) -> String {
-        lock(&self.shared).add_upload(name, contents.into())
+        let mut s = lock(&self.shared);
+        let id = s.add_upload(name, contents.into());
+        persist::save_if_changed(&mut s);
+        id
     }
 }
 

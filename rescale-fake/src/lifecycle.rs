@@ -145,6 +145,65 @@ impl Timeline {
     }
 }
 
+/// Every status and reason a history can hold, to read a saved one back.
+const NAMES: &[&str] = &[
+    "Pending",
+    "Waiting for Queue",
+    "Queued",
+    "Started",
+    "Validated",
+    EXECUTING,
+    "Stopping",
+    COMPLETED,
+    "Not Started",
+    "Starting",
+    "Stop Requested",
+    STOPPED,
+    "Completed successfully",
+    "A run failed",
+    "User Terminated",
+];
+
+/// The `'static` spelling of a saved status or reason; `None` for an unknown one.
+pub fn known(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+impl Timeline {
+    /// Every laid-out entry, past and future, for saving: `(job, cluster)`.
+    pub fn all_entries(&self) -> (Vec<Status>, Vec<Status>) {
+        let statuses = |v: &[Entry]| v.iter().map(|e| e.status).collect();
+        (statuses(&self.job), statuses(&self.cluster))
+    }
+
+    /// A timeline read back from saved entries: each falls due when the wall clock reaches
+    /// its date, reading the wall clock as `date_now` at `now`.
+    pub fn restore(
+        job: Vec<Status>,
+        cluster: Vec<Status>,
+        now: Instant,
+        date_now: DateTime<Utc>,
+    ) -> Timeline {
+        let due = |status: Status| {
+            let ahead = (status.date - date_now).to_std();
+            let due = match ahead {
+                Ok(ahead) => now + ahead,
+                Err(_) => (date_now - status.date)
+                    .to_std()
+                    .ok()
+                    .and_then(|back| now.checked_sub(back))
+                    .unwrap_or(now),
+            };
+            Entry { due, status }
+        };
+        Timeline {
+            job: job.into_iter().map(due).collect(),
+            cluster: cluster.into_iter().map(due).collect(),
+            outputs_done: false,
+        }
+    }
+}
+
 fn visible(entries: &[Entry], now: Instant) -> Vec<Status> {
     entries
         .iter()

@@ -13,11 +13,13 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use crate::persist;
 use crate::state::{Shared, lock};
+use crate::tls::Tls;
 use crate::util::{self, detail, json_response, not_found};
 use crate::{Fault, RecordedRequest, catalogue, files, jobs, page::PageReq};
 
@@ -29,25 +31,72 @@ struct ConnKill(Arc<Notify>);
 
 type SharedState = Arc<Mutex<Shared>>;
 
-/// Serves connections until the task is aborted (which also aborts every connection).
-pub async fn serve(listener: TcpListener, shared: SharedState) {
-    let router = Router::new().fallback(handle).with_state(shared);
+/// Serves connections until `stop` turns true (then lets every connection finish its
+/// current request, up to a few seconds) or the task is aborted.
+pub async fn serve(
+    listener: TcpListener,
+    shared: SharedState,
+    tls: Option<Tls>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let router = Router::new().fallback(handle).with_state(shared.clone());
     let mut conns = JoinSet::new();
+    let watcher = stop.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    conns.spawn(serve_connection(stream, router.clone()));
+                    let delay = lock(&shared).connect_latency;
+                    let conn = accept(stream, delay, tls.clone(), router.clone(), watcher.clone());
+                    conns.spawn(conn);
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = stopped(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    let drained = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drained)
+        .await
+        .is_err()
+    {
+        conns.shutdown().await;
+    }
+}
+
+/// Resolves once the server is told to stop (or its owner is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// One accepted connection: the connect latency, the TLS handshake if any, then HTTP.
+async fn accept(
+    stream: TcpStream,
+    delay: Duration,
+    tls: Option<Tls>,
+    router: Router,
+    stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match tls {
+        None => serve_connection(stream, router, stop).await,
+        Some(tls) => {
+            if let Ok(stream) = tls.accept(stream).await {
+                serve_connection(stream, router, stop).await;
+            }
         }
     }
 }
 
-async fn serve_connection(stream: TcpStream, router: Router) {
-    let _ = stream.set_nodelay(true);
+async fn serve_connection<S>(stream: S, router: Router, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let kill = Arc::new(Notify::new());
     let kill_handle = kill.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
@@ -56,6 +105,12 @@ async fn serve_connection(stream: TcpStream, router: Router) {
     });
     let conn =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = kill.notified() => return,
+        _ = stopped(&mut stop) => conn.as_mut().graceful_shutdown(),
+    }
     tokio::select! {
         _ = conn => {}
         _ = kill.notified() => {}
@@ -180,7 +235,12 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
         Some(fault) => fault_response(&fault),
         None => answer(&shared, req, resolved, query, range).await,
     };
-    lock(&shared).requests[index].status = response.status().as_u16();
+    let mut s = lock(&shared);
+    s.requests[index].status = response.status().as_u16();
+    if method != Method::GET && response.status().is_success() {
+        s.changed = true;
+    }
+    persist::save_if_changed(&mut s);
     response
 }
 
@@ -322,6 +382,9 @@ async fn answer(
     let id = params.first().map_or("", String::as_str);
     let mut s = lock(shared);
     s.settle(now);
+    if pattern.starts_with("jobs/{id}/") && pattern.ends_with("files/") {
+        s.ensure_outputs(id, now);
+    }
     match (method.as_str(), pattern) {
         ("GET", "jobs/") => jobs::list(&s, path, q, now),
         ("POST", "jobs/") => jobs::create(&mut s, &body),

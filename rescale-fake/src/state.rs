@@ -12,6 +12,11 @@ use crate::lifecycle::{self, Status, Timeline};
 use crate::util;
 use crate::{FakeConfig, Fault, RecordedRequest};
 
+/// The seed of the large output's generated content.
+pub const LARGE_SEED: u64 = 0x5EED;
+
+const SUMMARY: &[u8] = b"run,value\n1,0.140742\n";
+
 /// The owner of everything in the fake.
 pub const OWNER: &str = "user@example.com";
 
@@ -28,17 +33,20 @@ pub struct Shared {
     pub origin: String,
     pub faults: VecDeque<(Fault, usize)>,
     pub latency: Duration,
+    pub connect_latency: Duration,
     pub requests: Vec<RecordedRequest>,
     pub jobs: BTreeMap<u64, Job>,
     pub job_index: HashMap<String, u64>,
     pub files: HashMap<String, FileRec>,
     /// Uploaded files (type 1) in upload order, for `GET files/`.
     pub uploads: BTreeMap<u64, String>,
-    next_job: u64,
-    next_file: u64,
+    pub(crate) next_job: u64,
+    pub(crate) next_file: u64,
     /// Submitted jobs whose outputs are not created yet.
-    active: Vec<String>,
+    pub(crate) active: Vec<String>,
     large: Option<(Bytes, String, String)>,
+    /// Whether anything worth saving changed since the state file was written.
+    pub changed: bool,
 }
 
 /// What a job was defined with.
@@ -65,6 +73,8 @@ pub struct Job {
     pub life: Life,
     /// Output file ids (typeId 5), once completed.
     pub outputs: Vec<String>,
+    /// Whether the outputs have been made (seeded jobs make theirs when first asked).
+    pub outputs_made: bool,
 }
 
 /// A stored file.
@@ -75,6 +85,8 @@ pub struct FileRec {
     pub relative_path: String,
     pub path: String,
     pub data: Bytes,
+    /// `Some(seed)` when `data` is `util::pseudo_random(data.len(), seed)`.
+    pub seed: Option<u64>,
     pub md5: String,
     pub sha512: String,
     pub date: DateTime<Utc>,
@@ -173,11 +185,11 @@ pub fn analyses_of(m: &Map<String, Value>) -> &[Value] {
 impl Shared {
     pub fn new(config: FakeConfig, api_key: String, origin: String) -> Shared {
         Shared {
-            config,
             api_key,
             origin,
             faults: VecDeque::new(),
-            latency: Duration::ZERO,
+            latency: config.latency,
+            connect_latency: config.connect_latency,
             requests: Vec::new(),
             jobs: BTreeMap::new(),
             job_index: HashMap::new(),
@@ -187,6 +199,8 @@ impl Shared {
             next_file: 0,
             active: Vec::new(),
             large: None,
+            changed: false,
+            config,
         }
     }
 
@@ -220,8 +234,9 @@ impl Shared {
     pub fn insert_job(&mut self, date_inserted: DateTime<Utc>, def: JobDef, life: Life) -> String {
         let seq = self.next_job;
         self.next_job += 1;
-        let id = util::short_id(seq, 5, 1_234_567);
+        let id = util::unique_id(5, |id| self.job_index.contains_key(id));
         self.job_index.insert(id.clone(), seq);
+        self.changed = true;
         self.jobs.insert(
             seq,
             Job {
@@ -231,6 +246,7 @@ impl Shared {
                 shared_with: Vec::new(),
                 life,
                 outputs: Vec::new(),
+                outputs_made: false,
             },
         );
         id
@@ -239,6 +255,7 @@ impl Shared {
     pub fn remove_job(&mut self, id: &str) -> Option<Job> {
         let seq = self.job_index.remove(id)?;
         self.active.retain(|a| a != id);
+        self.changed = true;
         self.jobs.remove(&seq)
     }
 
@@ -261,6 +278,7 @@ impl Shared {
         let fails = job.commands().iter().any(|c| c.contains("exit 1"));
         job.life = Life::Live(Box::new(Timeline::submit(now, Utc::now(), step, fails)));
         self.active.push(id.to_owned());
+        self.changed = true;
     }
 
     /// Creates the outputs of every job that has completed by `now`.
@@ -280,6 +298,17 @@ impl Shared {
         }
     }
 
+    /// Makes the outputs of a seeded job the first time they are asked for.
+    pub fn ensure_outputs(&mut self, job_id: &str, now: Instant) {
+        if self
+            .job(job_id)
+            .is_some_and(|j| matches!(j.life, Life::Seeded) && !j.outputs_made)
+        {
+            self.make_outputs(job_id, now);
+        }
+    }
+
+    /// Creates the output files of a completed job: `config.output_files` of them.
     fn make_outputs(&mut self, job_id: &str, now: Instant) {
         let Some(job) = self.job(job_id) else { return };
         let commands = job.commands();
@@ -294,23 +323,34 @@ impl Shared {
             .iter()
             .map(|s| format!("{} {}\n", util::date_z(&s.date), s.status))
             .collect();
-        let large = self.large_output();
-        let csv = "run,value\n1,0.140742\n".to_owned();
-        let outputs = vec![
-            ("stdout.txt", Bytes::from(stdout), None),
-            ("output/log.txt", Bytes::from(log), None),
-            ("results/data.bin", large.0.clone(), Some(large)),
-            ("results/summary.csv", Bytes::from(csv), None),
-        ];
-        let mut ids = Vec::new();
-        for (rel, data, digests) in outputs {
-            let name = rel.rsplit('/').next().unwrap_or(rel);
+        let wanted = self.config.output_files;
+        let mut ids = Vec::with_capacity(wanted);
+        for i in 0..wanted {
+            let (rel, data, seed) = match i {
+                0 => ("stdout.txt".to_owned(), Bytes::from(stdout.clone()), None),
+                1 => ("output/log.txt".to_owned(), Bytes::from(log.clone()), None),
+                2 => (
+                    "results/data.bin".to_owned(),
+                    self.large_output().0,
+                    Some(LARGE_SEED),
+                ),
+                3 => (
+                    "results/summary.csv".to_owned(),
+                    Bytes::from_static(SUMMARY),
+                    None,
+                ),
+                n => {
+                    let text = format!("part {n} of job {job_id}\n");
+                    (format!("results/part_{n:04}.txt"), Bytes::from(text), None)
+                }
+            };
+            let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
             let path = format!("user/user_fake/output/job_{job_id}/run1/{rel}");
-            let id = self.store_file(name, rel, path, 5, data, digests.map(|d| (d.1, d.2)));
-            ids.push(id);
+            ids.push(self.store_file(&name, &rel, path, 5, data, seed));
         }
         if let Some(job) = self.job_mut(job_id) {
             job.outputs = ids;
+            job.outputs_made = true;
             if let Life::Live(t) = &mut job.life {
                 t.outputs_done = true;
             }
@@ -322,7 +362,7 @@ impl Shared {
         let size = self.config.large_output_size;
         self.large
             .get_or_insert_with(|| {
-                let data = util::pseudo_random(size, 0x5EED);
+                let data = util::pseudo_random(size, LARGE_SEED);
                 let (md5, sha) = util::digests(&data);
                 (Bytes::from(data), md5, sha)
             })
@@ -338,6 +378,7 @@ impl Shared {
         id
     }
 
+    /// Stores a file; `seed` says its content is the large generated one.
     fn store_file(
         &mut self,
         name: &str,
@@ -345,11 +386,15 @@ impl Shared {
         path: String,
         type_id: u8,
         data: Bytes,
-        digests: Option<(String, String)>,
+        seed: Option<u64>,
     ) -> String {
         self.next_file += 1;
-        let id = util::short_id(self.next_file, 6, 987_654_321);
-        let (md5, sha512) = digests.unwrap_or_else(|| util::digests(&data));
+        self.changed = true;
+        let id = util::unique_id(6, |id| self.files.contains_key(id));
+        let (md5, sha512) = match (seed, &self.large) {
+            (Some(_), Some((_, md5, sha))) => (md5.clone(), sha.clone()),
+            _ => util::digests(&data),
+        };
         self.files.insert(
             id.clone(),
             FileRec {
@@ -359,6 +404,7 @@ impl Shared {
                 relative_path: relative_path.to_owned(),
                 path,
                 data,
+                seed,
                 md5,
                 sha512,
                 date: Utc::now(),
@@ -369,6 +415,7 @@ impl Shared {
 
     pub fn remove_file(&mut self, id: &str) -> bool {
         self.uploads.retain(|_, f| f != id);
+        self.changed = true;
         self.files.remove(id).is_some()
     }
 

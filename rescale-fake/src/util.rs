@@ -1,7 +1,5 @@
 //! Small helpers: ids, dates, digests, deterministic content, JSON responses.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,31 +11,20 @@ const ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN
 
 /// A 40-hex-digit key, different on every call (like a DRF token, not a JWT).
 pub fn random_key() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut hasher = Sha512::new();
-    hasher.update(nanos.to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    hex::encode(&hasher.finalize()[..20])
+    let bytes: [u8; 20] = rand::random();
+    hex::encode(bytes)
 }
 
-/// A short opaque id: a bijection of `n` onto `len` base-62 characters, so ids are unique
-/// while `n < 62^len` and look random.
-pub fn short_id(n: u64, len: u32, salt: u64) -> String {
-    let modulus = 62u64.pow(len);
-    // An odd multiplier not divisible by 31 is coprime to 62^len.
-    let base = u128::from(n.wrapping_add(salt) % modulus);
-    let mut x = ((base * 0x9E37_79B1) % u128::from(modulus)) as u64;
-    let mut out = vec![b'0'; len as usize];
-    for slot in out.iter_mut().rev() {
-        *slot = ALPHABET[(x % 62) as usize];
-        x /= 62;
+/// A random base-62 id of `len` characters for which `taken` is false.
+pub fn unique_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
+    loop {
+        let id: String = (0..len)
+            .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+            .collect();
+        if !taken(&id) {
+            return id;
+        }
     }
-    String::from_utf8(out).expect("ascii")
 }
 
 /// Whether an id "hashes odd": decides which variant of a shape a job is answered with.
@@ -136,11 +123,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_ids_are_unique_and_sized() {
-        let ids: std::collections::HashSet<String> =
-            (0..200_000).map(|n| short_id(n, 5, 1_234_567)).collect();
-        assert_eq!(ids.len(), 200_000);
-        assert!(ids.iter().all(|id| id.len() == 5));
+    fn unique_ids_avoid_taken_ones_and_are_sized() {
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..3_000 {
+            let id = unique_id(2, |id| ids.contains(id));
+            assert_eq!(id.len(), 2);
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+            ids.insert(id);
+        }
+        assert_eq!(ids.len(), 3_000);
+    }
+
+    #[test]
+    fn keys_are_random_hex() {
+        let (a, b) = (random_key(), random_key());
+        assert_eq!(a.len(), 40);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 
     #[test]

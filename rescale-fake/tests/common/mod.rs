@@ -51,19 +51,7 @@ impl Api {
         rel: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.request(method, rel);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("send");
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("body");
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("json body")
-        };
-        (status, value)
+        send_json(self.request(method, rel), body).await
     }
 
     pub async fn get(&self, rel: &str) -> (u16, Value) {
@@ -123,6 +111,23 @@ impl Api {
         }
         panic!("job {id} did not complete");
     }
+}
+
+/// Sends `req` (with `body` as JSON, if any) and returns the status and the JSON body
+/// (`Null` when empty).
+pub async fn send_json(mut req: reqwest::RequestBuilder, body: Option<Value>) -> (u16, Value) {
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("json body")
+    };
+    (status, value)
 }
 
 /// A minimal valid job definition.
