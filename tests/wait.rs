@@ -309,13 +309,12 @@ async fn dropping_the_wait_stops_polling() {
         vec![ok(history(&[("Executing", None)]))],
     )
     .await;
-    let mut wait = std::pin::pin!(
-        client_at(&server.uri())
-            .jobs()
-            .wait_for_completion("J1")
-            .poll_interval(POLL)
-            .into_future()
-    );
+    // A boxed future: dropping it ends the wait.
+    let mut wait = client_at(&server.uri())
+        .jobs()
+        .wait_for_completion("J1")
+        .poll_interval(POLL)
+        .into_future();
     // The wait never ends by itself: drive it until it has polled twice (a condition, not
     // a time), then the caller gives up on it.
     for _ in 0..10_000 {
