@@ -88,7 +88,7 @@ impl Client {
     /// A client configured from the environment: the key from `RESCALE_API_KEY`, the base
     /// URL from `RESCALE_API_URL` (or `RESCALE_BASE_URL`), the US platform otherwise.
     ///
-    /// A missing key is an [`Error::Config`] that names the variable.
+    /// A missing key is an [`Error::Config`](crate::Error::Config) that names the variable.
     pub fn from_env() -> Result<Client> {
         ClientBuilder::from_env()?.build()
     }
