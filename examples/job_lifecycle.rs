@@ -3,7 +3,7 @@
 //! bar, and delete the job once its cluster has stopped.
 //!
 //! ```text
-//! cargo run --example job_lifecycle                       # on a local fake platform
+//! cargo run --example job_lifecycle                       # on a local fake platform; outputs in a temporary directory
 //! RESCALE_API_KEY=... cargo run --example job_lifecycle -- --output-dir outputs
 //! ```
 
@@ -20,9 +20,9 @@ use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 
 #[derive(Parser)]
 struct Args {
-    /// Where the job's outputs go.
-    #[arg(long, default_value = "job-outputs")]
-    output_dir: PathBuf,
+    /// Where the job's outputs go (default: a fresh temporary directory, printed at the end).
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
     /// Seconds between status polls (15 on the real platform, faster on the fake one).
     #[arg(long)]
     poll_seconds: Option<u64>,
@@ -88,10 +88,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Outputs, with one progress bar across every file.
+    let output_dir = common::output_dir(args.output_dir, "job-lifecycle")?;
     let (bar, progress) = common::transfer_bar();
     let report = client
         .files()
-        .download_outputs(&job.id, &args.output_dir)
+        .download_outputs(&job.id, &output_dir)
         .on_progress(progress)
         .await?;
     bar.finish_and_clear();
@@ -100,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.downloaded.len(),
         report.bytes,
         report.skipped.len(),
-        args.output_dir.display()
+        output_dir.display()
     );
 
     // 6. Delete once the cluster has stopped.

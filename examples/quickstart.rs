@@ -57,10 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Download them all, checked against their checksums.
-    let dir = tempfile::Builder::new()
-        .prefix("rescale-quickstart-")
-        .tempdir()?
-        .keep();
+    let dir = common::output_dir(None, "quickstart")?;
     let report = connection
         .client
         .files()

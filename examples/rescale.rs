@@ -6,7 +6,7 @@
 //! cargo run --example rescale -- get <job id>
 //! cargo run --example rescale -- create job.json      # prints the new job's id
 //! cargo run --example rescale -- submit <job id>
-//! cargo run --example rescale -- wait <job id>
+//! cargo run --example rescale -- wait <job id> [<job id> ...]   # one line per job
 //! cargo run --example rescale -- download <job id> outputs
 //! cargo run --example rescale -- delete <job id> --wait-for-cluster
 //! ```
@@ -58,8 +58,12 @@ enum Command {
     Create { file: PathBuf },
     /// Submit a saved job.
     Submit { id: String },
-    /// Print each status of a job as it changes, then its outcome.
-    Wait { id: String },
+    /// Print each status of a job as it changes, then its outcome; with several ids, one
+    /// line per job, updated in place (one list request per poll for all of them).
+    Wait {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Download every output of a job into a directory.
     Download {
         id: String,
@@ -141,7 +145,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             jobs.submit(&id).await?;
             println!("submitted {id}");
         }
-        Command::Wait { id } => return follow(client, &id, poll).await,
+        Command::Wait { ids } if ids.len() == 1 => return follow(client, &ids[0], poll).await,
+        Command::Wait { ids } => return follow_many(client, &ids, poll).await,
         Command::Download {
             id,
             dir,
@@ -218,6 +223,57 @@ async fn follow(
             );
             ExitCode::FAILURE
         }
+    })
+}
+
+/// One line per job, updated in place as statuses change, then each job's outcome; fails
+/// unless every job succeeded.
+async fn follow_many(
+    client: &Client,
+    ids: &[String],
+    poll: Duration,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+    use rescale::FleetEvent;
+
+    let lines = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:<10} {wide_msg}")?;
+    let bars: std::collections::HashMap<&str, ProgressBar> = ids
+        .iter()
+        .map(|id| {
+            let bar = lines.add(ProgressBar::new_spinner().with_style(style.clone()));
+            bar.set_prefix(printable(id));
+            bar.set_message("waiting for the first poll");
+            (id.as_str(), bar)
+        })
+        .collect();
+    let mut all_succeeded = true;
+    let mut fleet = client.jobs().watch_many(ids).poll_interval(poll);
+    while let Some(event) = fleet.try_next().await? {
+        match event {
+            FleetEvent::Status { id, status } => {
+                if let Some(bar) = bars.get(id.as_str()) {
+                    bar.set_message(printable(status.as_str()));
+                }
+            }
+            FleetEvent::Finished { id, outcome } => {
+                let line = match &outcome {
+                    Ok(JobOutcome::Succeeded { .. }) => "succeeded".to_owned(),
+                    Ok(other) => format!("did not succeed: {}", other.reason().unwrap_or("")),
+                    Err(e) => format!("cannot tell: {e}"),
+                };
+                all_succeeded &= outcome.as_ref().is_ok_and(JobOutcome::is_success);
+                if let Some(bar) = bars.get(id.as_str()) {
+                    bar.finish_with_message(printable(&line));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(if all_succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

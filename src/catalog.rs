@@ -57,6 +57,9 @@ impl Catalog {
 
     /// The analysis with this `code` (e.g. `abaqus`), or `None`. The API has no
     /// endpoint for one analysis, so this reads the catalogue until it finds the code.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank code; any error of reading the catalogue.
     pub async fn analysis(&self, code: &str) -> Result<Option<Analysis>> {
         let code = non_blank("code", code)?;
         find(self.analyses().page_size(SCAN_PAGE_SIZE), |a: &Analysis| {
@@ -75,6 +78,9 @@ impl Catalog {
 
     /// The core type with this `code` (e.g. `emerald`), or `None`; reads the catalogue
     /// until it finds the code.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank code; any error of reading the catalogue.
     pub async fn core_type(&self, code: &str) -> Result<Option<CoreType>> {
         let code = non_blank("code", code)?;
         find(
@@ -87,6 +93,10 @@ impl Catalog {
     /// Checks every analysis of `job` against the core type it asks for (see
     /// [`CoreType::check`]); a core type missing from the catalogue is refused too. Reads
     /// the hardware catalogue; sends nothing else.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the first field at fault
+    /// (`job_analyses[i].hardware.…`); any error of reading the catalogue.
     pub async fn check_job(&self, job: &NewJob) -> Result<()> {
         let catalogue: Vec<CoreType> = self
             .core_types()
@@ -261,6 +271,9 @@ impl CoreType {
     /// refused. The error names the field, e.g. `job_analyses[0].hardware.cores_per_slot`.
     /// A job none of whose analyses use this core type is refused too.
     ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the first field at fault; nothing is sent.
+    ///
     /// ```
     /// # fn demo(core_type: &rescale::catalog::CoreType) {
     /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
@@ -292,6 +305,9 @@ impl CoreType {
 
     /// Checks one [`Hardware`] against this core type, as [`check`](CoreType::check)
     /// does; fields are named `hardware.*`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field at fault; nothing is sent.
     pub fn check_hardware(&self, hardware: &Hardware) -> Result<()> {
         self.check_hardware_at(hardware, "hardware")
     }

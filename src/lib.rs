@@ -35,13 +35,19 @@
 //!   output of a job into a directory; [`Client::catalog`] reads the software and hardware
 //!   catalogues ([`catalog::Catalog`]).
 //! - [`jobs::Jobs::wait_for_completion`] tells how a job ended ([`JobOutcome`]);
-//!   [`jobs::Jobs::watch`] streams its statuses as they change.
+//!   [`jobs::Jobs::watch`] streams its statuses as they change;
+//!   [`jobs::Jobs::watch_many`] and [`jobs::Jobs::wait_for_all`] do the same for many jobs
+//!   with one polling loop.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
 //! - Every failure is a [`Error`], whose `Display` names the HTTP status, the call and
 //!   the server's message; a cause is its `source()`, never repeated in `Display`.
 //! - Every call is throttled per Rescale scope ([`ThrottleConfig`]), bounded in time, and
 //!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
 //!   the service is never sent twice ([`Error::OutcomeUnknown`]).
+//!
+//! Each type has one home: the client, errors, lists, retries, throttles and waits at the
+//! root; resources and their models in [`jobs`], [`files`] and [`catalog`]. The one
+//! alias is [`JobId`], re-exported at the root from [`jobs`].
 //!
 //! The API key never appears in `Debug`, `Display`, errors or logs (the server's text has
 //! it redacted), and is only ever sent to the configured origin, whatever chain of
@@ -56,6 +62,7 @@ pub mod catalog;
 mod client;
 mod error;
 pub mod files;
+mod fleet;
 mod id;
 pub mod jobs;
 mod pagination;
@@ -67,8 +74,16 @@ mod wait;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
-pub use id::JobId;
+pub use fleet::{Fleet, FleetEvent, WaitForAll};
+/// Every job method takes one, so it is at the root too; its home is [`jobs::JobId`].
+#[doc(no_inline)]
+pub use jobs::JobId;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
 pub use throttle::{RateLimit, ThrottleConfig};
 pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

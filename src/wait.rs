@@ -27,10 +27,10 @@ const HISTORY_PAGE_SIZE: u32 = 100;
 
 /// How often to poll, for how long, and how many transient errors to bear.
 #[derive(Debug, Clone)]
-struct Polling {
-    interval: Duration,
-    timeout: Option<Duration>,
-    max_transient_errors: u32,
+pub(crate) struct Polling {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_transient_errors: u32,
 }
 
 impl Default for Polling {
@@ -45,7 +45,7 @@ impl Default for Polling {
 
 impl Polling {
     /// Counts `error` against the budget: `Ok` to poll again, `Err` to give up.
-    fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
+    pub(crate) fn tolerate(&self, error: Error, errors_in_a_row: &mut u32) -> Result<()> {
         let transient = error.is_retryable() || error.status().is_some_and(|s| s.is_server_error());
         if transient && *errors_in_a_row < self.max_transient_errors {
             *errors_in_a_row += 1;
@@ -57,7 +57,11 @@ impl Polling {
     }
 
     /// Runs `work` within the overall timeout, if one is set.
-    async fn within<T>(&self, what: String, work: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) async fn within<T>(
+        &self,
+        what: String,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         match self.timeout {
             Some(limit) => tokio::time::timeout(limit, work)
                 .await
@@ -194,6 +198,13 @@ impl Jobs {
     /// borne up to 5 in a row; statuses this crate does not know never end the wait.
     /// Dropping the future stops polling.
     ///
+    /// # Errors
+    /// [`Error::Timeout`] when a [`timeout`](WaitForCompletion::timeout) was set and
+    /// passed; the last error once more transient errors came in a row than
+    /// [`max_transient_errors`](WaitForCompletion::max_transient_errors) allows; any other
+    /// error of reading the history at once (a blank id, an unknown job, a refused key).
+    /// A job that failed is not an error: it is [`JobOutcome::Failed`].
+    ///
     /// ```no_run
     /// use std::time::Duration;
     /// use rescale::JobOutcome;
@@ -223,6 +234,10 @@ impl Jobs {
     /// first. `Send + 'static`; dropping it stops polling. A non-transient error (or
     /// too many transient ones) is yielded and ends the stream.
     ///
+    /// # Errors
+    /// Yielded by the stream, as [`wait_for_completion`](Jobs::wait_for_completion)
+    /// returns them.
+    ///
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
@@ -247,6 +262,11 @@ impl Jobs {
     /// and polling goes on (set a [`timeout`](ClusterStopWait::timeout) for a job that may
     /// never start); if it does not, the wait ends with that not-found error.
     ///
+    /// # Errors
+    /// [`Error::Timeout`] when a [`timeout`](ClusterStopWait::timeout) was set and passed;
+    /// the last error once more transient errors came in a row than allowed; any other
+    /// error of reading the cluster statuses, except 404, at once.
+    ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
     /// let jobs = client.jobs();
@@ -260,6 +280,14 @@ impl Jobs {
             id: id.as_ref().to_owned(),
             polling: Polling::default(),
         }
+    }
+}
+
+impl Jobs {
+    /// The job's whole status history, newest first.
+    pub(crate) async fn history(&self, id: &str) -> Result<Vec<JobStatusEntry>> {
+        let history = self.statuses(id).page_size(HISTORY_PAGE_SIZE).stream();
+        history.try_collect().await
     }
 }
 
@@ -415,14 +443,7 @@ impl WatchState {
                 tokio::time::sleep(self.polling.interval).await;
             }
             self.polled = true;
-            let history: Result<Vec<JobStatusEntry>> = self
-                .jobs
-                .statuses(&self.id)
-                .page_size(HISTORY_PAGE_SIZE)
-                .stream()
-                .try_collect()
-                .await;
-            match history {
+            match self.jobs.history(&self.id).await {
                 Ok(newest_first) => {
                     errors = 0;
                     for entry in newest_first.into_iter().rev() {

@@ -261,9 +261,10 @@ fn bad_definitions() -> Vec<(NewJob, &'static str)> {
     };
     vec![
         (
-            NewJob {
-                name: "   ".into(),
-                ..valid_job()
+            {
+                let mut job = valid_job();
+                job.name = "   ".into();
+                job
             },
             "name",
         ),

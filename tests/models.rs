@@ -23,14 +23,29 @@ fn decode<T: DeserializeOwned>(name: &str) -> T {
 /// The value with what the service treats alike made equal: a null and a missing key,
 /// `1.0` and `1`, and two spellings of one instant.
 fn normalise(value: &Value) -> Value {
+    normalise_keeping(value, false)
+}
+
+/// [`normalise`], but a key that is `null` stays a key (a null and a missing key differ
+/// to a PUT), and a `coreType` object counts as its code (the crate sends the code).
+fn normalise_strict(value: &Value) -> Value {
+    normalise_keeping(value, true)
+}
+
+fn normalise_keeping(value: &Value, nulls: bool) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), normalise(v)))
+                .filter(|(_, v)| nulls || !v.is_null())
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("coreType", Value::Object(o)) if nulls => (k.clone(), o["code"].clone()),
+                    _ => (k.clone(), normalise_keeping(v, nulls)),
+                })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| normalise_keeping(v, nulls)).collect())
+        }
         Value::Number(n) => json!(n.as_f64()),
         Value::String(s) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => Value::String(format!("instant {}", t.with_timezone(&Utc).to_rfc3339())),
@@ -77,6 +92,19 @@ fn assert_round_trip<T: DeserializeOwned + serde::Serialize>(name: &str) {
     );
 }
 
+/// Asserts that `sent` has every key of `want`, at every level, with equal values, and
+/// no key `want` has not.
+fn assert_same_keys_and_values(what: &str, want: &Value, sent: &Value) {
+    let mut out = Vec::new();
+    differences(
+        "$",
+        &normalise_strict(want),
+        &normalise_strict(sent),
+        &mut out,
+    );
+    assert!(out.is_empty(), "{what}:\n{}", out.join("\n"));
+}
+
 #[test]
 fn the_comparison_of_round_trips_can_fail() {
     let mut out = Vec::new();
@@ -95,6 +123,24 @@ fn the_comparison_of_round_trips_can_fail() {
         &mut out,
     );
     assert!(out.is_empty(), "{out:?}");
+    let mut out = Vec::new();
+    differences(
+        "$",
+        &normalise_strict(&json!({"a": null, "c": {"coreType": {"code": "x"}}})),
+        &normalise_strict(&json!({"c": {"coreType": "x"}})),
+        &mut out,
+    );
+    assert_eq!(out, ["$.a: lost (was null)"]);
+}
+
+#[test]
+fn a_job_read_and_encoded_has_every_key_it_came_with_at_every_level() {
+    for name in ["job.json", "job_created.json", "job_with_nulls.json"] {
+        let original = fixture(name);
+        let job: Job = serde_json::from_value(original.clone()).unwrap();
+        let encoded = serde_json::to_value(&job).unwrap();
+        assert_same_keys_and_values(name, &original, &encoded);
+    }
 }
 
 #[test]

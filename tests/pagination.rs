@@ -1,5 +1,7 @@
 //! Lists across pages: following `next`, putting back what a `next` drops, and the guards
-//! that end a stream with an error instead of leaking the key or looping.
+//! that end a stream with an error instead of leaking the key or looping. Tests of the
+//! links themselves read one page after another (`concurrency(1)`); the pages fetched by
+//! number are tested in `concurrent_list.rs`.
 
 mod common;
 
@@ -75,6 +77,7 @@ async fn stream_follows_next_across_three_pages() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .stream()
         .try_collect()
         .await
@@ -148,6 +151,7 @@ async fn page_size_and_filters_are_put_back_when_next_drops_them() {
         .page_size(2)
         .state(JobState::Completed)
         .job_status(JobStatus::Executing)
+        .concurrency(1)
         .stream()
         .try_collect()
         .await
@@ -198,6 +202,7 @@ async fn a_next_link_with_its_own_page_size_keeps_it() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .stream()
         .try_collect()
         .await
@@ -390,7 +395,8 @@ async fn an_api_error_mid_stream_is_yielded_once_and_ends_the_stream() {
         .mount(&server)
         .await;
 
-    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+    let list = client(&server).jobs().list().concurrency(1);
+    let (items, err) = drain(list.stream()).await;
     assert_eq!(items.len(), 2);
     assert!(err.is_not_found(), "{err:?}");
 }

@@ -1,5 +1,6 @@
 //! Page prefetch: the list stream asks for the next page while the caller works through
 //! the current one, no further ahead than told, and keeps the order of items and errors.
+//! Pages are read one after another here (`concurrency(1)`), so that the depth shows.
 
 mod common;
 
@@ -79,7 +80,12 @@ fn page_param(req: &Request) -> Option<String> {
 async fn by_default_the_next_page_is_requested_before_the_caller_asks() {
     let server = MockServer::start().await;
     mount_pages(&server, 2).await;
-    let mut jobs = client(&server).jobs().list().page_size(2).stream();
+    let mut jobs = client(&server)
+        .jobs()
+        .list()
+        .page_size(2)
+        .concurrency(1)
+        .stream();
 
     let first = jobs.try_next().await.unwrap().unwrap();
     assert_eq!(first.id.as_str(), "p1a");
@@ -109,6 +115,7 @@ async fn prefetch_zero_fetches_a_page_only_when_the_caller_reaches_it() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .prefetch(0)
         .stream();
 
@@ -130,6 +137,7 @@ async fn prefetch_goes_no_further_ahead_than_told() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .prefetch(2)
         .stream();
 
@@ -163,6 +171,7 @@ async fn nothing_is_sent_until_the_stream_is_polled() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .prefetch(3)
         .stream();
     assert!(settle(&server).await.is_empty());
@@ -194,6 +203,7 @@ async fn an_error_from_a_prefetched_page_comes_after_the_items_before_it() {
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(1)
         .prefetch(4)
         .stream()
         .collect()
@@ -236,6 +246,7 @@ async fn prefetched_links_keep_their_guards() {
         .jobs()
         .list()
         .page_size(1)
+        .concurrency(1)
         .state(rescale::jobs::JobState::Completed)
         .stream()
         .collect()

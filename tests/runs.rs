@@ -38,6 +38,7 @@ async fn runs_decode_with_type_and_variables_across_pages() {
         .jobs()
         .runs("XXXXXX")
         .page_size(2)
+        .concurrency(1)
         .stream()
         .try_collect()
         .await

@@ -8,11 +8,13 @@
 //!
 //! `RESCALE_BENCH_SAMPLES=n` sets the samples per contender (default 7);
 //! `RESCALE_BENCH_QUICK=1` scales every workload down tenfold for a smoke run;
-//! `RESCALE_BENCH_ONLY=get,list,prefetch,download,memory,decode` runs only those figures.
+//! `RESCALE_BENCH_ONLY=get,list,prefetch,download,memory,decode,wire` runs only those
+//! figures; `wire` is the section at 20 ms against `rescale-fake`.
 
 mod child;
 mod report;
 mod server;
+mod wire;
 
 use std::future::Future;
 use std::hint::black_box;
@@ -39,6 +41,7 @@ struct Workload {
     memory_small: usize,
     memory_large: usize,
     decode_pages: usize,
+    wire: wire::WireWork,
 }
 
 impl Workload {
@@ -60,6 +63,11 @@ impl Workload {
             memory_small: 10_000,
             memory_large: 1_000_000 / scale,
             decode_pages: 200 / scale,
+            wire: wire::WireWork {
+                samples: samples.min(5),
+                listed_jobs: 10_001,
+                watched_jobs: 500 / scale,
+            },
         }
     }
 }
@@ -92,6 +100,9 @@ fn main() {
         }
         if run("download") {
             report.extend(bench_download(addr, &work).await);
+        }
+        if run("wire") {
+            report.wire = wire::run(&work.wire).await;
         }
     });
     if run("memory") {
@@ -200,10 +211,12 @@ async fn list_with_crate(
     prefetch: usize,
     pause: Option<Duration>,
 ) -> usize {
+    // One page after another: these figures measure the cost of a page and of prefetch.
     let mut jobs = client
         .jobs()
         .list()
         .page_size(100)
+        .concurrency(1)
         .prefetch(prefetch)
         .stream();
     let mut n = 0;

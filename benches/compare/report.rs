@@ -186,11 +186,58 @@ impl Machine {
     }
 }
 
+/// One figure of the section at 20 ms: an operation's time against its round-trip bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireRow {
+    pub figure: String,
+    pub time: Stats,
+    pub requests: usize,
+    /// The fewest sequential round trips the work needs, in ms.
+    pub bound_ms: f64,
+    /// The median time over the bound.
+    pub ratio: f64,
+    /// The ratio must be at most this.
+    pub target: Option<f64>,
+    /// The requests must be at most this many; and what the budget is.
+    pub request_budget: Option<(f64, String)>,
+    pub met: Option<bool>,
+}
+
+impl WireRow {
+    pub fn new(
+        figure: String,
+        time: Stats,
+        requests: usize,
+        bound_ms: f64,
+        target: Option<f64>,
+    ) -> Self {
+        let ratio = time.median / bound_ms;
+        WireRow {
+            figure,
+            time,
+            requests,
+            bound_ms,
+            ratio,
+            target,
+            request_budget: None,
+            met: target.map(|t| ratio <= t),
+        }
+    }
+
+    /// Judges the row by its request count instead of its time.
+    pub fn request_budget(&mut self, at_most: f64, what: &str) {
+        self.request_budget = Some((at_most, what.to_owned()));
+        self.met = Some(self.requests as f64 <= at_most);
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub machine: Machine,
     pub samples_per_contender: usize,
     pub rows: Vec<Row>,
+    /// The section at 20 ms.
+    pub wire: Vec<WireRow>,
 }
 
 /// `target/` of this workspace, or `CARGO_TARGET_DIR`.
@@ -216,6 +263,7 @@ impl Report {
             machine: Machine::detect(),
             samples_per_contender: samples,
             rows: Vec::new(),
+            wire: Vec::new(),
         }
     }
 
@@ -278,8 +326,44 @@ impl Report {
         out
     }
 
+    /// The section at 20 ms, as Markdown.
+    pub fn wire_table(&self) -> String {
+        let mut out = format!(
+            "At {} ms a response (`rescale-fake`, `set_latency`):\n\n",
+            crate::wire::LATENCY.as_millis()
+        );
+        out.push_str("| operation | median | min | max | requests | round-trip bound | time / bound | target | met |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
+        for row in &self.wire {
+            let target = match (&row.request_budget, row.target) {
+                (Some((n, what)), _) => format!("requests <= {} ({what})", number(*n)),
+                (None, Some(t)) => format!("<= {t}x"),
+                (None, None) => "-".into(),
+            };
+            let met = match row.met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            };
+            out.push_str(&format!(
+                "| {} | {} ms | {} | {} | {} | {} ms | {} | {target} | {met} |\n",
+                row.figure,
+                number(row.time.median),
+                number(row.time.min),
+                number(row.time.max),
+                row.requests,
+                number(row.bound_ms),
+                number(row.ratio),
+            ));
+        }
+        out
+    }
+
     pub fn print(&self) {
         println!("\n{}", self.table());
+        if !self.wire.is_empty() {
+            println!("{}", self.wire_table());
+        }
     }
 
     pub fn write_json(&self) {

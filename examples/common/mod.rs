@@ -5,6 +5,7 @@
 //! set, and otherwise a local fake platform (`rescale-fake`), so the examples run with no
 //! account and no network.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rescale::Client;
@@ -54,6 +55,19 @@ pub async fn connect() -> rescale::Result<Connection> {
         poll_interval: Duration::from_millis(100),
         fake: Some(fake),
     })
+}
+
+/// Where an example writes its downloads: the directory the user gave, or else a fresh
+/// directory under the system's temporary directory (kept, so the files can be looked at),
+/// never the current directory, which is usually the repository.
+pub fn output_dir(given: Option<PathBuf>, example: &str) -> std::io::Result<PathBuf> {
+    match given {
+        Some(dir) => Ok(dir),
+        None => Ok(tempfile::Builder::new()
+            .prefix(&format!("rescale-{example}-"))
+            .tempdir()?
+            .keep()),
+    }
 }
 
 /// A progress bar across many files, and the callback that drives it from the crate's

@@ -14,6 +14,8 @@ use crate::state::{Job, JobDef, Life, OWNER, Shared};
 use crate::util::{self, detail, empty, json_response, not_found};
 use crate::validate;
 
+pub use crate::runs::{run, run_files, runs};
+
 fn display(content: &str) -> Value {
     let (label_class, use_label) = match content {
         "" | "Completed" | "Stopped" | "Not Started" => ("", false),
@@ -502,7 +504,7 @@ pub fn cluster_statuses(
     }
 }
 
-/// GET jobs/{id}/files/ and jobs/{id}/runs/1/files/
+/// GET jobs/{id}/files/ and jobs/{id}/runs/{run}/files/
 pub fn files(s: &Shared, id: &str, path: &str, query: Option<&str>) -> Response {
     let Some(job) = s.job(id) else {
         return not_found();
@@ -525,71 +527,4 @@ pub fn files(s: &Shared, id: &str, path: &str, query: Option<&str>) -> Response 
         .map(|f| s.file_json(f))
         .collect();
     req.respond(items)
-}
-
-/// The job's single run, once it has started executing.
-fn run_json(s: &Shared, job: &Job, now: Instant) -> Option<Value> {
-    let history = job.job_history(now);
-    let completed = history.iter().find(|h| h.status == "Completed");
-    let started = history
-        .iter()
-        .find(|h| h.status == "Executing")
-        .or(completed)?;
-    let sizes: Vec<usize> = job
-        .outputs
-        .iter()
-        .filter_map(|f| s.files.get(f))
-        .map(|f| f.data.len())
-        .collect();
-    Some(json!({
-        "dateCompleted": completed.map(|c| util::date_z(&c.date)),
-        "dateStarted": util::date_z(&started.date),
-        "displayOrder": 1,
-        "id": "1",
-        "isOptimal": false,
-        "outputFileCount": sizes.len(),
-        "outputFileSize": sizes.iter().sum::<usize>(),
-        "parent": null,
-        "type": 3,
-        "variables": [],
-    }))
-}
-
-/// GET jobs/{id}/runs/
-pub fn runs(s: &Shared, id: &str, path: &str, query: Option<&str>, now: Instant) -> Response {
-    let Some(job) = s.job(id) else {
-        return not_found();
-    };
-    let req = match PageReq::parse(s, path, query) {
-        Ok(r) => r,
-        Err(resp) => return *resp,
-    };
-    req.respond(run_json(s, job, now).into_iter().collect())
-}
-
-/// GET jobs/{id}/runs/{run}/
-pub fn run(s: &Shared, id: &str, run: &str, now: Instant) -> Response {
-    match s
-        .job(id)
-        .filter(|_| run == "1")
-        .and_then(|j| run_json(s, j, now))
-    {
-        Some(r) => json_response(StatusCode::OK, r),
-        None => not_found(),
-    }
-}
-
-/// GET jobs/{id}/runs/{run}/files/
-pub fn run_files(
-    s: &Shared,
-    id: &str,
-    run: &str,
-    path: &str,
-    query: Option<&str>,
-    now: Instant,
-) -> Response {
-    match s.job(id) {
-        Some(job) if run == "1" && run_json(s, job, now).is_some() => files(s, id, path, query),
-        _ => not_found(),
-    }
 }

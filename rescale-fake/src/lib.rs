@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod catalogue;
 mod files;
@@ -42,6 +43,7 @@ mod jobs;
 mod lifecycle;
 mod page;
 mod persist;
+mod runs;
 mod server;
 mod state;
 mod tls;
@@ -208,6 +210,7 @@ impl FakeRescale {
     /// # Errors
     /// As [`try_start`](FakeRescale::try_start), and when the certificate cannot be made.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn try_start_https(config: FakeConfig) -> io::Result<FakeRescale> {
         let (tls, pem) = tls::Tls::generate()?;
         Self::launch(config, Some((tls, pem))).await
@@ -218,6 +221,7 @@ impl FakeRescale {
     /// # Panics
     /// When [`try_start_https`](FakeRescale::try_start_https) fails.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn start_https(config: FakeConfig) -> FakeRescale {
         match Self::try_start_https(config).await {
             Ok(fake) => fake,
@@ -227,6 +231,7 @@ impl FakeRescale {
 
     /// The certificate an HTTPS fake presents, as PEM (`None` for a plain HTTP fake).
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn certificate_pem(&self) -> Option<&str> {
         self.certificate_pem.as_deref()
     }
@@ -368,3 +373,8 @@ impl std::fmt::Debug for FakeRescale {
             .finish_non_exhaustive()
     }
 }
+
+/// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -88,6 +88,13 @@ impl Download {
     /// beside `path`, renamed to `path` only once complete and checked: on any error
     /// there is no file at `path` that looks complete (an existing one is left as it was).
     /// Missing parent directories are created.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the directory or the temporary file cannot be written or the
+    /// file renamed into place; [`Error::ChecksumMismatch`] when the size or the checksum
+    /// of what arrived differs from the file object's; [`Error::Decode`] for a `206`
+    /// answer starting elsewhere than asked; the errors of any request, once a dropped
+    /// connection could not be resumed.
     pub async fn to_path(self, path: impl AsRef<Path>) -> Result<u64> {
         let target = path.as_ref();
         let parent = match target.parent() {
@@ -129,6 +136,10 @@ impl Download {
     /// Writes the file to `writer` and returns its size. A resumed download continues
     /// where it stopped, so nothing is written twice; but a size or checksum mismatch is
     /// only known at the end, after the bytes were written: discard them on error.
+    ///
+    /// # Errors
+    /// As [`to_path`](Download::to_path); [`Error::Io`] names `<writer>` when writing
+    /// to `writer` fails.
     pub async fn to_writer<W>(self, writer: &mut W) -> Result<u64>
     where
         W: AsyncWrite + Unpin + Send,

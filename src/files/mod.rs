@@ -52,6 +52,10 @@ impl Client {
 
 impl Files {
     /// A file's metadata (the file object) by id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a blank id, before
+    /// sending; a not-found error when no file with this id is visible to the key.
     pub async fn get(&self, id: impl AsRef<str>) -> Result<JobFile> {
         let id = check_id("id", id.as_ref())?;
         let url = self.client.transport.endpoint(&["files", id]);

@@ -62,6 +62,12 @@ impl Files {
     /// before anything is written. Each file is downloaded as
     /// [`Download::to_path`](super::Download::to_path) does it.
     ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank job id or a concurrency of 0;
+    /// [`Error::UnsafePath`] as above (nothing written); any error of listing the files
+    /// or of one download ([`Download::to_path`](super::Download::to_path)): the first
+    /// one ends the call, and files already complete stay (a second run skips them).
+    ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
     /// let report = client.files().download_outputs("LeeKa", "outputs/LeeKa").await?;

@@ -60,6 +60,11 @@ impl Files {
     /// Uploads the file at `path` under its own file name. The file is reopened if the
     /// request has to be sent again.
     ///
+    /// # Errors
+    /// [`Error::Io`] when `path` cannot be found or read; [`Error::InvalidInput`] when
+    /// it is not a regular file or the name is not a plain file name (nothing is sent);
+    /// the errors of any request (a failed upload from a path is retried like a read).
+    ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
     /// let file = client
@@ -82,6 +87,11 @@ impl Files {
     /// Uploads `len` bytes read from `reader` as a file called `name`. Exactly `len`
     /// bytes are sent; a reader that ends sooner fails the upload. The reader is read
     /// once, so a failed request is not sent again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the name is not a plain file name (nothing is
+    /// sent); the errors of any request, not retried, including when the reader fails or
+    /// ends before `len` bytes.
     ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {

@@ -1,4 +1,7 @@
-//! What a job runs: analyses, their software, hardware, input files and DOE variables.
+//! What a job runs: analyses, their software, hardware and input files.
+//!
+//! Every struct here is `#[non_exhaustive]`: build one with its constructor and builder
+//! methods (or `Default`, then set fields), or decode it from JSON.
 
 use std::collections::BTreeMap;
 
@@ -10,40 +13,12 @@ use crate::files::JobFile;
 use crate::serde_util::{null_as_default, opt_u32, opt_u64, u32_lenient};
 
 string_enum! {
-    /// The role of a DOE job variable (`variableType`).
-    pub enum VariableType {
-        /// An input parameter.
-        Param => "Param",
-        /// A design variable.
-        Design => "Design",
-        /// An output.
-        Output => "Output",
-        /// A case.
-        Case => "Case",
-        /// A constraint.
-        Constraint => "Constraint",
-        /// An objective.
-        Objective => "Objective",
-    }
-}
-
-string_enum! {
-    /// How a DOE variable's values are generated (`valueGeneratorType`).
-    pub enum ValueGeneratorType {
-        /// None chosen: the service sends `""`.
-        Unspecified => "",
-        /// Normal distribution.
-        Normal => "Normal",
-        /// Uniform distribution.
-        Uniform => "Uniform",
-        /// Evenly spaced.
-        Linspace => "Linspace",
-        /// `{minvalue, maxvalue, increment}`.
-        FixedRange => "FixedRange",
-        /// Triangular distribution.
-        Triangular => "Triangular",
-        /// Log-normal distribution.
-        LogNormal => "LogNormal",
+    /// The kind of hardware (`type`): a batch cluster or an interactive desktop.
+    pub enum HardwareType {
+        /// A compute cluster that runs the command and stops.
+        Compute => "compute",
+        /// An interactive cluster.
+        Interactive => "interactive",
     }
 }
 
@@ -51,6 +26,7 @@ string_enum! {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AnalysisRef {
     /// Software code, e.g. `user_included`, `openfoam`.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -72,6 +48,7 @@ pub struct AnalysisRef {
 /// (`{"code": "emerald", "name": ...}`) in newer ones; both decode, and the crate always
 /// sends the code.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct CoreTypeRef {
     /// The core type code, e.g. `emerald`.
     pub code: String,
@@ -119,6 +96,7 @@ impl<'de> Deserialize<'de> for CoreTypeRef {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CoreSummary {
     /// Memory per node, in MB.
     #[serde(default, deserialize_with = "opt_u64")]
@@ -138,6 +116,7 @@ pub struct CoreSummary {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Hardware {
     /// The core type.
     #[serde(default)]
@@ -155,7 +134,7 @@ pub struct Hardware {
     pub core_summary: Option<CoreSummary>,
     /// `compute` or `interactive`.
     #[serde(rename = "type")]
-    pub hardware_type: Option<String>,
+    pub hardware_type: Option<HardwareType>,
     /// Fields this version of the crate does not know, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -189,6 +168,13 @@ impl Hardware {
         self.walltime = Some(hours);
         self
     }
+
+    /// Sets the kind of hardware (`compute` or `interactive`).
+    #[must_use]
+    pub fn hardware_type(mut self, kind: HardwareType) -> Self {
+        self.hardware_type = Some(kind);
+        self
+    }
 }
 
 /// A file an analysis takes as input.
@@ -198,6 +184,7 @@ impl Hardware {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InputFile {
     /// The file id (from an upload).
     pub id: String,
@@ -227,10 +214,20 @@ impl InputFile {
     }
 }
 
-/// A template and the file name it is processed into.
+/// A template and the file name it is processed into: in a DOE job, the template's
+/// `${variable}` placeholders are filled with each run's values.
+///
+/// ```
+/// let task = rescale::jobs::TemplateTask::new("qEMEdg", "airFoil2D_DOE/0/U");
+/// assert_eq!(
+///     serde_json::to_value(&task).unwrap(),
+///     serde_json::json!({"templateFile": {"id": "qEMEdg"}, "processedFilename": "airFoil2D_DOE/0/U"})
+/// );
+/// ```
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TemplateTask {
     /// The template file.
     pub template_file: Option<InputFile>,
@@ -241,10 +238,36 @@ pub struct TemplateTask {
     pub extra: Map<String, Value>,
 }
 
+impl TemplateTask {
+    /// The uploaded template `template_file`, processed into `processed_filename` (a path
+    /// in the run's working directory).
+    pub fn new(template_file: impl Into<InputFile>, processed_filename: impl Into<String>) -> Self {
+        TemplateTask {
+            template_file: Some(template_file.into()),
+            processed_filename: Some(processed_filename.into()),
+            extra: Map::new(),
+        }
+    }
+}
+
 /// One analysis of a job: software, command, hardware and inputs.
+///
+/// ```
+/// use rescale::jobs::{Hardware, JobAnalysis, TemplateTask};
+/// let analysis = JobAnalysis::new("openfoam", "./Allrun", Hardware::new("emerald", 2))
+///     .version("2.3.1-openmpi")
+///     .input_file("duMEdg")
+///     .template_task(TemplateTask::new("qEMEdg", "case/0/U"))
+///     .pre_process_script("sCrIpT", "bash prepare.sh")
+///     .post_process_script("pOsT1", "python summarise.py")
+///     .flag("-parallel", true)
+///     .use_rescale_license(true);
+/// assert_eq!(analysis.template_tasks.len(), 1);
+/// ```
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct JobAnalysis {
     /// The software.
     #[serde(default)]
@@ -329,6 +352,69 @@ impl JobAnalysis {
         self.use_mpi = Some(use_mpi);
         self
     }
+
+    /// Sets a software flag (`flags`), e.g. `("-parallel", true)`.
+    #[must_use]
+    pub fn flag(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.flags
+            .get_or_insert_with(Map::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Adds a template processed before the run.
+    #[must_use]
+    pub fn template_task(mut self, task: TemplateTask) -> Self {
+        self.template_tasks.push(task);
+        self
+    }
+
+    /// Runs the uploaded script `file` with `command` before the analysis command.
+    #[must_use]
+    pub fn pre_process_script(
+        mut self,
+        file: impl Into<InputFile>,
+        command: impl Into<String>,
+    ) -> Self {
+        self.pre_process_script = Some(file.into());
+        self.pre_process_script_command = Some(command.into());
+        self
+    }
+
+    /// Runs the uploaded script `file` with `command` after the analysis command.
+    #[must_use]
+    pub fn post_process_script(
+        mut self,
+        file: impl Into<InputFile>,
+        command: impl Into<String>,
+    ) -> Self {
+        self.post_process_script = Some(file.into());
+        self.post_process_script_command = Some(command.into());
+        self
+    }
+
+    /// Sets whether Rescale's own license of the software is used.
+    #[must_use]
+    pub fn use_rescale_license(mut self, use_it: bool) -> Self {
+        self.use_rescale_license = Some(use_it);
+        self
+    }
+
+    /// Sets the on-demand license seller, as the service describes it (the reference
+    /// gives no schema: the value is sent as it is).
+    #[must_use]
+    pub fn on_demand_license_seller(mut self, seller: impl Into<Value>) -> Self {
+        self.on_demand_license_seller = Some(seller.into());
+        self
+    }
+
+    /// Sets the settings of a license the user supplies (e.g. a license server), sent
+    /// as they are: the reference gives no schema.
+    #[must_use]
+    pub fn user_defined_license_settings(mut self, settings: impl Into<Value>) -> Self {
+        self.user_defined_license_settings = Some(settings.into());
+        self
+    }
 }
 
 impl From<&str> for InputFile {
@@ -346,44 +432,6 @@ impl From<String> for InputFile {
 impl From<&JobFile> for InputFile {
     fn from(file: &JobFile) -> Self {
         InputFile::new(file.id.clone())
-    }
-}
-
-/// A DOE job variable.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobVariable {
-    /// Variable name.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub name: String,
-    /// Its role.
-    pub variable_type: VariableType,
-    /// Position in displays.
-    #[serde(default, deserialize_with = "opt_u32")]
-    pub display_order: Option<u32>,
-    /// How its values are generated. The API reference's field table calls it
-    /// `variableGeneratorType`; that spelling decodes too.
-    #[serde(alias = "variableGeneratorType")]
-    pub value_generator_type: Option<ValueGeneratorType>,
-    /// Settings of the generator (free-form; FixedRange uses `{minvalue, maxvalue, increment}`).
-    pub value_generator_settings: Option<Value>,
-    /// Fields this version of the crate does not know, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl JobVariable {
-    /// A variable of the given name and role.
-    pub fn new(name: impl Into<String>, variable_type: VariableType) -> Self {
-        JobVariable {
-            name: name.into(),
-            variable_type,
-            display_order: None,
-            value_generator_type: None,
-            value_generator_settings: None,
-            extra: Map::new(),
-        }
     }
 }
 
@@ -406,24 +454,5 @@ mod tests {
         let h: Hardware =
             serde_json::from_value(serde_json::json!({"coreType": "standard-plus"})).unwrap();
         assert_eq!(h.core_type_code(), "standard-plus");
-    }
-
-    #[test]
-    fn generator_type_accepts_both_spellings_and_empty() {
-        let v: JobVariable = serde_json::from_value(serde_json::json!({
-            "name": "x", "variableType": "Design", "variableGeneratorType": "FixedRange",
-            "valueGeneratorSettings": {"minvalue": 1, "maxvalue": 5, "increment": 1}
-        }))
-        .unwrap();
-        assert_eq!(v.value_generator_type, Some(ValueGeneratorType::FixedRange));
-        let v: JobVariable = serde_json::from_value(serde_json::json!({
-            "name": "x", "variableType": "Param", "valueGeneratorType": ""
-        }))
-        .unwrap();
-        assert_eq!(
-            v.value_generator_type,
-            Some(ValueGeneratorType::Unspecified)
-        );
-        assert_eq!(serde_json::to_value(&v).unwrap()["valueGeneratorType"], "");
     }
 }

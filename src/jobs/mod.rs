@@ -4,16 +4,17 @@
 //! |---|---|---|
 //! | [`list`](Jobs::list) | `GET jobs/` | 200 |
 //! | [`get`](Jobs::get) | `GET jobs/{id}/` | 200 |
-//! | [`files`](Jobs::files) | `GET jobs/{id}/files/` | 200 |
 //! | [`create`](Jobs::create) | `POST jobs/` | 201 |
 //! | [`submit`](Jobs::submit) | `POST jobs/{id}/submit/` | 200 (201, 202) |
+//! | [`wait_for_completion`](Jobs::wait_for_completion), [`watch`](Jobs::watch), [`wait_for_cluster_stop`](Jobs::wait_for_cluster_stop) | polls `GET jobs/{id}/statuses/` or `cluster_statuses/` | 200 |
+//! | [`files`](Jobs::files) | `GET jobs/{id}/files/` | 200 |
 //! | [`update`](Jobs::update) | `PUT jobs/{id}/` | 200 |
 //! | [`patch`](Jobs::patch) | `PATCH jobs/{id}/` | 200 |
-//! | [`delete`](Jobs::delete) | `DELETE jobs/{id}/` | 204 |
 //! | [`stop`](Jobs::stop) | `POST jobs/{id}/stop/` | 202 |
 //! | [`share`](Jobs::share) | `POST jobs/{id}/share/` | 2xx |
 //! | [`statuses`](Jobs::statuses) | `GET jobs/{id}/statuses/` | 200 |
 //! | [`cluster_statuses`](Jobs::cluster_statuses) | `GET jobs/{id}/cluster_statuses/` | 200 |
+//! | [`delete`](Jobs::delete) | `DELETE jobs/{id}/` | 204 |
 //! | [`runs`](Jobs::runs) | `GET jobs/{id}/runs/` | 200 |
 //! | [`run`](Jobs::run) | `GET jobs/{id}/runs/{run}/` | 200 |
 //! | [`run_files`](Jobs::run_files) | `GET jobs/{id}/runs/{run}/files/` | 200 |
@@ -22,13 +23,18 @@
 
 mod analysis;
 mod models;
+mod new_job;
+mod received;
 mod runs;
 mod status;
+mod variables;
 
 pub use analysis::*;
 pub use models::*;
+pub use new_job::*;
 pub use runs::*;
 pub use status::*;
+pub use variables::*;
 
 use reqwest::Method;
 use url::Url;
@@ -42,6 +48,22 @@ use crate::pagination::ListRequest;
 use crate::transport::ApiRequest;
 
 /// The job endpoints. Cheap to create and clone; owns a clone of the [`Client`].
+///
+/// Methods come in the order of a job's life: [`list`](Jobs::list), [`get`](Jobs::get),
+/// [`create`](Jobs::create), [`submit`](Jobs::submit), then waiting
+/// ([`wait_for_completion`](Jobs::wait_for_completion), [`watch`](Jobs::watch),
+/// [`wait_for_cluster_stop`](Jobs::wait_for_cluster_stop)), the outputs
+/// ([`files`](Jobs::files), [`runs`](Jobs::runs)), changes ([`update`](Jobs::update),
+/// [`patch`](Jobs::patch), [`stop`](Jobs::stop), [`share`](Jobs::share)), histories
+/// ([`statuses`](Jobs::statuses), [`cluster_statuses`](Jobs::cluster_statuses)) and
+/// [`delete`](Jobs::delete).
+///
+/// # Errors
+/// Besides what each method names, any call can fail as every request can: an error
+/// status from the service ([`Error::Api`], with its status and message), no answer
+/// ([`Error::Transport`], [`Error::Timeout`]), an answer that does not fit the model
+/// ([`Error::Decode`]), or a throttle pause longer than the retry policy waits
+/// ([`Error::Throttled`]). Transient failures are retried first where that is safe.
 ///
 /// ```no_run
 /// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
@@ -75,25 +97,33 @@ impl Jobs {
     /// Every job visible to the key, newest first: a [`ListRequest`] that also filters by
     /// [`state`](ListRequest::state) and [`job_status`](ListRequest::job_status).
     pub fn list(&self) -> ListRequest<JobSummary> {
-        ListRequest::new(
+        ListRequest::with_ids(
             self.client.clone(),
             Ok(self.client.transport.endpoint(&["jobs"])),
         )
     }
 
     /// One job, in full.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id, before sending; an error for which
+    /// [`is_not_found`](Error::is_not_found) holds when no job with this id is visible to
+    /// the key.
     pub async fn get(&self, id: impl AsRef<str>) -> Result<Job> {
         let url = self.job_url(id.as_ref(), &[])?;
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
-    /// The output files of a job; filter by name with [`search`](ListRequest::search).
-    pub fn files(&self, id: impl AsRef<str>) -> ListRequest<JobFile> {
-        ListRequest::new(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
-    }
-
     /// Creates a job (saved, not started). Checked with [`NewJob::validate`] first:
     /// invalid input is an error and nothing is sent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], naming the field, when the definition fails
+    /// [`NewJob::validate`] (nothing is sent); [`Error::Api`] with status 400 and the
+    /// service's field errors when it refuses the definition;
+    /// [`Error::OutcomeUnknown`] when the request may have reached the service but no
+    /// answer was read (a 5xx, a timeout, a lost connection). It is never retried, as a
+    /// second copy would make a second job: look for the job before creating it again.
     pub async fn create(&self, job: &NewJob) -> Result<Job> {
         job.validate()?;
         let url = self.client.transport.endpoint(&["jobs"]);
@@ -104,6 +134,12 @@ impl Jobs {
     }
 
     /// Submits a saved job: it starts, and is billed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id; a not-found error for an unknown job;
+    /// [`Error::OutcomeUnknown`], carrying the job id, when the request may have reached
+    /// the service but no answer was read. It is never retried, as a second submit can
+    /// start a second, billed run: read the job's [`statuses`](Jobs::statuses) first.
     pub async fn submit(&self, id: impl AsRef<str>) -> Result<()> {
         let url = self.job_url(id.as_ref(), &["submit"])?;
         let req = ApiRequest::new(Method::POST, url)
@@ -112,9 +148,19 @@ impl Jobs {
         self.client.transport.empty(req).await
     }
 
+    /// The output files of a job; filter by name with [`search`](ListRequest::search).
+    pub fn files(&self, id: impl AsRef<str>) -> ListRequest<JobFile> {
+        ListRequest::with_ids(self.client.clone(), self.job_url(id.as_ref(), &["files"]))
+    }
+
     /// Replaces a job's whole definition (PUT). Takes a [`NewJob`] or a [`Job`] read with
     /// [`get`](Jobs::get) and edited: fields the crate does not know are sent back as they
     /// came. Checked before anything is sent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id or a definition that fails validation
+    /// (nothing is sent); [`Error::Api`] with status 400 when the service refuses the
+    /// definition; a not-found error for an unknown job.
     pub async fn update<D: JobDefinition>(&self, id: impl AsRef<str>, job: &D) -> Result<Job> {
         let url = self.job_url(id.as_ref(), &[])?;
         job.validate()?;
@@ -123,6 +169,12 @@ impl Jobs {
     }
 
     /// Changes some fields of a job (PATCH). The answer holds the fields that changed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id or a patch that fails
+    /// [`JobPatch::validate`] (nothing is sent); [`Error::OutcomeUnknown`], carrying the
+    /// job id, when the request may have reached the service but no answer was read
+    /// (a patch is not repeated): read the job with [`get`](Jobs::get) to see.
     pub async fn patch(&self, id: impl AsRef<str>, patch: &JobPatch) -> Result<PatchedJob> {
         let url = self.job_url(id.as_ref(), &[])?;
         patch.validate()?;
@@ -133,28 +185,11 @@ impl Jobs {
         self.client.transport.json(req).await
     }
 
-    /// Deletes a job, keeping its input files. The service refuses (400) while the job's
-    /// cluster is still running: wait for the cluster to stop first.
-    ///
-    /// A delete is retried after a lost answer; when the lost attempt had already deleted
-    /// the job, the retry answers 404, so `is_not_found()` here means the job is gone.
-    pub async fn delete(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url(id.as_ref(), &[])?;
-        self.client
-            .transport
-            .empty(ApiRequest::new(Method::DELETE, url))
-            .await
-    }
-
-    /// Deletes a job and its input files (`deleteInputFiles=True`).
-    pub async fn delete_with_input_files(&self, id: impl AsRef<str>) -> Result<()> {
-        let url = self.job_url(id.as_ref(), &[])?;
-        let req = ApiRequest::new(Method::DELETE, url).query("deleteInputFiles", "True");
-        self.client.transport.empty(req).await
-    }
-
     /// Asks the service to stop a job. Asynchronous: the job passes through `Stopping`
     /// and ends `Completed` with reason `User Terminated`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id; a not-found error for an unknown job.
     pub async fn stop(&self, id: impl AsRef<str>) -> Result<()> {
         let url = self.job_url(id.as_ref(), &["stop"])?;
         self.client
@@ -164,6 +199,11 @@ impl Jobs {
     }
 
     /// Shares a job with another user, by e-mail, with a message.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id or an `email` without an `@` (nothing is
+    /// sent); [`Error::OutcomeUnknown`], carrying the job id, when the request may have
+    /// reached the service but no answer was read (a share is not repeated).
     pub async fn share(
         &self,
         id: impl AsRef<str>,
@@ -198,6 +238,34 @@ impl Jobs {
             self.client.clone(),
             self.job_url(id.as_ref(), &["cluster_statuses"]),
         )
+    }
+
+    /// Deletes a job, keeping its input files. The service refuses (400) while the job's
+    /// cluster is still running: wait for the cluster to stop first.
+    ///
+    /// A delete is retried after a lost answer; when the lost attempt had already deleted
+    /// the job, the retry answers 404, so `is_not_found()` here means the job is gone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank id; [`Error::Api`] with status 400 while the
+    /// job's cluster has not stopped (see [`wait_for_cluster_stop`](Jobs::wait_for_cluster_stop));
+    /// a not-found error when the job does not exist (or no longer does).
+    pub async fn delete(&self, id: impl AsRef<str>) -> Result<()> {
+        let url = self.job_url(id.as_ref(), &[])?;
+        self.client
+            .transport
+            .empty(ApiRequest::new(Method::DELETE, url))
+            .await
+    }
+
+    /// Deletes a job and its input files (`deleteInputFiles=True`).
+    ///
+    /// # Errors
+    /// As [`delete`](Jobs::delete).
+    pub async fn delete_with_input_files(&self, id: impl AsRef<str>) -> Result<()> {
+        let url = self.job_url(id.as_ref(), &[])?;
+        let req = ApiRequest::new(Method::DELETE, url).query("deleteInputFiles", "True");
+        self.client.transport.empty(req).await
     }
 }
 

@@ -4,21 +4,26 @@
 //! does not know in `extra`, so that a job read and written back loses nothing.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
 
-use super::analysis::{InputFile, JobAnalysis, JobVariable};
+use super::analysis::JobAnalysis;
+use super::received::Received;
 use super::status::{ClusterStatus, JobStatus, StatusDisplay};
+use super::variables::JobVariable;
 use crate::error::{Error, Result};
 use crate::files::JobFile;
 pub use crate::id::JobId;
 use crate::serde_util::{null_as_default, opt_u32, opt_u64};
 
 /// A job as the job list shows it.
+///
+/// `#[non_exhaustive]`: decode one from JSON to build it in a test.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct JobSummary {
     /// Job id.
     pub id: JobId,
@@ -65,11 +70,31 @@ impl JobSummary {
 
 /// A full job, as `get`, `create` and `update` return it.
 ///
-/// It can be sent back with [`Jobs::update`](crate::jobs::Jobs::update): fields this
-/// version of the crate does not know travel in `extra`.
+/// It can be sent back with [`Jobs::update`](crate::jobs::Jobs::update) and loses
+/// nothing: fields this version of the crate does not know travel in `extra`, and every
+/// key the job was read with is sent again, at every level (analyses, hardware, files):
+/// a key that came as `null` goes back as `null`, and a field the caller sets to `None`
+/// (or removes from `extra`) is sent as `null`, so that the service clears it. A `Job`
+/// built in code (rather than read) sends only the fields that are set.
+///
+/// The struct is `#[non_exhaustive]`: build one by decoding JSON
+/// (`serde_json::from_value`), as the service sends it, or start a new job from it with
+/// [`NewJob::from`](crate::jobs::NewJob).
+///
+/// ```
+/// let mut job: rescale::jobs::Job = serde_json::from_value(serde_json::json!({
+///     "id": "LeeKa", "name": "Jobbo", "paramFile": {"id": "sWErpg"}, "caseFile": null,
+/// })).unwrap();
+/// job.param_file = None;
+/// let sent = serde_json::to_value(&job).unwrap();
+/// assert_eq!(sent["paramFile"], serde_json::Value::Null); // cleared
+/// assert!(sent.as_object().unwrap().contains_key("caseFile")); // kept, as null
+/// assert!(!sent.as_object().unwrap().contains_key("description")); // never came
+/// ```
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", remote = "Self")]
+#[non_exhaustive]
 pub struct Job {
     /// Job id.
     pub id: JobId,
@@ -119,203 +144,27 @@ pub struct Job {
     /// Fields this version of the crate does not know, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The keys the job was read with.
+    #[serde(skip)]
+    pub(crate) received: Received,
 }
 
-/// A job to create: a name and at least one analysis.
-///
-/// ```
-/// use rescale::jobs::{Hardware, JobAnalysis, NewJob};
-/// let job = NewJob::new(
-///     "Example Job",
-///     vec![JobAnalysis::new("user_included", "echo hi", Hardware::new("standard-plus", 1)).version("0")],
-/// )
-/// .low_priority(true);
-/// assert!(job.validate().is_ok());
-/// ```
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewJob {
-    /// Job name.
-    pub name: String,
-    /// The analyses (JSON `jobanalyses`).
-    #[serde(
-        rename = "jobanalyses",
-        serialize_with = "analyses_without_empty_lists"
-    )]
-    pub job_analyses: Vec<JobAnalysis>,
-    /// DOE variables (JSON `jobvariables`).
-    #[serde(
-        rename = "jobvariables",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub job_variables: Vec<JobVariable>,
-    /// DOE parameter file.
-    pub param_file: Option<InputFile>,
-    /// Case file.
-    pub case_file: Option<InputFile>,
-    /// Whether the job runs at low priority.
-    pub is_low_priority: Option<bool>,
-    /// Description.
-    pub description: Option<String>,
-    /// Project the job is billed to.
-    pub project_id: Option<String>,
-    /// Further fields to send as they are (e.g. ones this crate does not model yet).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl NewJob {
-    /// A job named `name` running `analyses`.
-    pub fn new(name: impl Into<String>, analyses: Vec<JobAnalysis>) -> Self {
-        NewJob {
-            name: name.into(),
-            job_analyses: analyses,
-            ..NewJob::default()
-        }
-    }
-
-    /// Sets low priority.
-    #[must_use]
-    pub fn low_priority(mut self, low: bool) -> Self {
-        self.is_low_priority = Some(low);
-        self
-    }
-
-    /// Sets the description.
-    #[must_use]
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// Sets the project the job is billed to.
-    #[must_use]
-    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
-        self.project_id = Some(project_id.into());
-        self
-    }
-
-    /// Adds a DOE variable.
-    #[must_use]
-    pub fn variable(mut self, variable: JobVariable) -> Self {
-        self.job_variables.push(variable);
-        self
-    }
-
-    /// Sets a further JSON field, sent as it is (camelCase name, as the API spells it).
-    #[must_use]
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
-
-    /// Checks what the service would reject, without sending anything.
-    pub fn validate(&self) -> Result<()> {
-        validate_definition(&self.name, &self.job_analyses)
+impl Serialize for Job {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut value =
+            Job::serialize(self, serde_json::value::Serializer).map_err(S::Error::custom)?;
+        self.received.restore(&mut value);
+        value.serialize(s)
     }
 }
 
-/// A new job leaves out the lists it does not use, as the documented request does; a
-/// [`Job`] read from the service sends back every list it read, empty or not.
-fn analyses_without_empty_lists<S: Serializer>(
-    analyses: &[JobAnalysis],
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    use serde::ser::{Error as _, SerializeSeq};
-    let mut seq = s.serialize_seq(Some(analyses.len()))?;
-    for analysis in analyses {
-        let mut value = serde_json::to_value(analysis).map_err(S::Error::custom)?;
-        if let Value::Object(map) = &mut value {
-            map.retain(|key, v| {
-                !(matches!(key.as_str(), "inputFiles" | "templateTasks")
-                    && v.as_array().is_some_and(Vec::is_empty))
-            });
-        }
-        seq.serialize_element(&value)?;
+impl<'de> Deserialize<'de> for Job {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let (mut job, received) = Received::decode(d, |r| Job::deserialize(r))?;
+        job.received = received;
+        Ok(job)
     }
-    seq.end()
-}
-
-/// A whole job definition that [`Jobs::create`](crate::jobs::Jobs::create) and
-/// [`Jobs::update`](crate::jobs::Jobs::update) can send: a [`NewJob`], or a [`Job`] read
-/// from the service and edited.
-pub trait JobDefinition: Serialize + private::Sealed + Sync {
-    /// Checks what the service would reject, without sending anything.
-    fn validate(&self) -> Result<()>;
-}
-
-impl JobDefinition for NewJob {
-    fn validate(&self) -> Result<()> {
-        NewJob::validate(self)
-    }
-}
-
-impl JobDefinition for Job {
-    fn validate(&self) -> Result<()> {
-        validate_definition(&self.name, &self.job_analyses)
-    }
-}
-
-mod private {
-    pub trait Sealed {}
-    impl Sealed for super::NewJob {}
-    impl Sealed for super::Job {}
-}
-
-fn validate_definition(name: &str, analyses: &[JobAnalysis]) -> Result<()> {
-    if name.trim().is_empty() {
-        return Err(Error::invalid("name", "must not be blank"));
-    }
-    if analyses.is_empty() {
-        return Err(Error::invalid(
-            "job_analyses",
-            "must hold at least one analysis",
-        ));
-    }
-    for (i, a) in analyses.iter().enumerate() {
-        let field = |name: &str| format!("job_analyses[{i}].{name}");
-        if a.analysis.code.trim().is_empty() {
-            return Err(Error::invalid(field("analysis.code"), "must not be blank"));
-        }
-        if a.command.trim().is_empty() {
-            return Err(Error::invalid(field("command"), "must not be blank"));
-        }
-        if a.hardware.core_type.code.trim().is_empty() {
-            return Err(Error::invalid(
-                field("hardware.core_type"),
-                "must not be blank",
-            ));
-        }
-        if a.hardware.cores_per_slot == 0 {
-            return Err(Error::invalid(
-                field("hardware.cores_per_slot"),
-                "must be at least 1",
-            ));
-        }
-        if a.hardware.slots == Some(0) {
-            return Err(Error::invalid(
-                field("hardware.slots"),
-                "must be at least 1",
-            ));
-        }
-        if a.hardware.walltime == Some(0) {
-            return Err(Error::invalid(
-                field("hardware.walltime"),
-                "must be at least 1 hour",
-            ));
-        }
-        for (j, f) in a.input_files.iter().enumerate() {
-            if f.id.trim().is_empty() {
-                return Err(Error::invalid(
-                    field(&format!("input_files[{j}].id")),
-                    "must not be blank",
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A partial update for [`Jobs::patch`](crate::jobs::Jobs::patch): only the fields set
@@ -395,6 +244,7 @@ impl JobPatch {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PatchedJob {
     /// Job id.
     pub id: Option<JobId>,
@@ -411,6 +261,7 @@ pub struct PatchedJob {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShareResult {
     /// Who the job was shared with.
     pub recipient: Option<String>,
@@ -419,73 +270,4 @@ pub struct ShareResult {
     /// Fields this version of the crate does not know, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::analysis::*;
-    use super::*;
-
-    #[test]
-    fn validation_names_the_field() {
-        let ok = || {
-            NewJob::new(
-                "n",
-                vec![JobAnalysis::new(
-                    "user_included",
-                    "echo",
-                    Hardware::new("standard-plus", 1),
-                )],
-            )
-        };
-        assert!(ok().validate().is_ok());
-        let cases: Vec<(NewJob, &str)> = vec![
-            (
-                NewJob {
-                    name: "  ".into(),
-                    ..ok()
-                },
-                "name",
-            ),
-            (NewJob::new("n", vec![]), "job_analyses"),
-            (
-                {
-                    let mut j = ok();
-                    j.job_analyses[0].command = " ".into();
-                    j
-                },
-                "job_analyses[0].command",
-            ),
-            (
-                {
-                    let mut j = ok();
-                    j.job_analyses[0].hardware.core_type = CoreTypeRef::new("");
-                    j
-                },
-                "job_analyses[0].hardware.core_type",
-            ),
-            (
-                {
-                    let mut j = ok();
-                    j.job_analyses[0].hardware.cores_per_slot = 0;
-                    j
-                },
-                "job_analyses[0].hardware.cores_per_slot",
-            ),
-            (
-                {
-                    let mut j = ok();
-                    j.job_analyses[0].hardware.slots = Some(0);
-                    j
-                },
-                "job_analyses[0].hardware.slots",
-            ),
-        ];
-        for (job, want) in cases {
-            match job.validate() {
-                Err(Error::InvalidInput { field, .. }) => assert_eq!(field, want),
-                other => panic!("{want}: {other:?}"),
-            }
-        }
-    }
 }

@@ -184,7 +184,7 @@ impl Jobs {
     /// # Ok(()) }
     /// ```
     pub fn runs(&self, job_id: impl AsRef<str>) -> ListRequest<Run> {
-        ListRequest::new(
+        ListRequest::with_ids(
             self.client.clone(),
             self.job_url(job_id.as_ref(), &["runs"]),
         )
@@ -202,7 +202,7 @@ impl Jobs {
         job_id: impl AsRef<str>,
         run_id: impl AsRef<str>,
     ) -> ListRequest<JobFile> {
-        ListRequest::new(
+        ListRequest::with_ids(
             self.client.clone(),
             self.run_url(job_id.as_ref(), run_id.as_ref(), &["files"]),
         )

@@ -15,6 +15,8 @@ use crate::error::{Error, Invalid, Result};
 use crate::serde_util::{null_as_default, opt_u64};
 use crate::transport::ApiRequest;
 
+mod numbered;
+
 /// One page of a list: `{"count", "next", "previous", "results"}`.
 ///
 /// Missing keys read as `None` (the service has been seen to omit `next`, and to spell
@@ -49,6 +51,41 @@ pub type PageStream<T> = BoxStream<'static, Result<Page<T>>>;
 /// How many pages a list stream fetches ahead of the caller unless told otherwise.
 const DEFAULT_PREFETCH: usize = 1;
 
+/// The page size a stream asks for unless the caller sets one: the largest the service is
+/// known to honour (Rescale's own tools use it).
+pub(crate) const LARGEST_PAGE_SIZE: u32 = 1000;
+
+/// How many pages a stream fetches at once by number, once the first page told the count,
+/// unless told otherwise. Measured at 20 ms a response (`cargo bench --bench compare`,
+/// 10,001 jobs, 11 pages of 1000): 658 ms one page at a time, 495 to 542 ms with 2 to 8
+/// at once, 353 ms with all 10 remaining pages at once; 10 lists an account of 10,000 jobs
+/// in two rounds while keeping at most 10 pages of 1000 in memory.
+const DEFAULT_CONCURRENCY: usize = 10;
+
+/// An item with an id, by which a list fetched concurrently yields it once.
+pub(crate) trait Identified {
+    /// The item's id.
+    fn item_id(&self) -> &str;
+}
+
+impl Identified for crate::jobs::JobSummary {
+    fn item_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Identified for crate::files::JobFile {
+    fn item_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Identified for crate::jobs::Run {
+    fn item_id(&self) -> &str {
+        &self.id
+    }
+}
+
 /// A request for a paginated list. Set the page size and filters, then take one page with
 /// [`page`](ListRequest::page) or every item with [`stream`](ListRequest::stream).
 ///
@@ -72,6 +109,10 @@ pub struct ListRequest<T> {
     params: Vec<(String, String)>,
     /// How many pages the stream fetches ahead of the caller.
     prefetch: usize,
+    /// How many pages the stream fetches at once by number.
+    concurrency: usize,
+    /// The id of an item, for lists whose items have one.
+    id_of: Option<fn(&T) -> &str>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -82,6 +123,8 @@ impl<T> Clone for ListRequest<T> {
             target: self.target.clone(),
             params: self.params.clone(),
             prefetch: self.prefetch,
+            concurrency: self.concurrency,
+            id_of: self.id_of,
             _item: PhantomData,
         }
     }
@@ -93,6 +136,7 @@ impl<T> std::fmt::Debug for ListRequest<T> {
             .field("url", &self.target.as_ref().map(Url::as_str))
             .field("params", &self.params)
             .field("prefetch", &self.prefetch)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -106,7 +150,21 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
             target,
             params: Vec::new(),
             prefetch: DEFAULT_PREFETCH,
+            concurrency: DEFAULT_CONCURRENCY,
+            id_of: None,
             _item: PhantomData,
+        }
+    }
+
+    /// A list whose items have ids: its stream may fetch pages concurrently, and yields
+    /// an item that shifted between pages once.
+    pub(crate) fn with_ids(client: Client, target: std::result::Result<Url, Invalid>) -> Self
+    where
+        T: Identified,
+    {
+        ListRequest {
+            id_of: Some(T::item_id),
+            ..Self::new(client, target)
         }
     }
 
@@ -121,9 +179,45 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     }
 
     /// Items per page. The service's default is small (10 or 25); Rescale's own tools use
-    /// up to 1000. Must be at least 1.
+    /// up to 1000, which [`stream`](ListRequest::stream) and [`pages`](ListRequest::pages)
+    /// ask for unless this is set ([`page`](ListRequest::page) sends no size unless set).
+    /// Must be at least 1.
     pub fn page_size(self, size: u32) -> Self {
         self.param("page_size", size.to_string())
+    }
+
+    /// How many pages [`stream`](ListRequest::stream) and [`pages`](ListRequest::pages)
+    /// fetch at once, by page number, once the first page has told how many items the
+    /// list holds: 10 by default; 1 follows the `next` links one page after another.
+    /// Lists whose items have no id (status histories) are always read one page after
+    /// another.
+    ///
+    /// Pages come out in order, and an item that shifted from one page to the next
+    /// while the list was read (a job created meanwhile pushes every job one place
+    /// down) comes out once. What a concurrent read promises about a list that changes
+    /// under it is what a sequential one promises:
+    /// - an item present from the first request to the last is yielded exactly once,
+    ///   unless items before it were deleted meanwhile: a deletion pulls later items one
+    ///   place up, and one that moves onto a page already read is missed;
+    /// - an item created meanwhile may or may not be yielded;
+    /// - a list that grew past its last page is followed through its `next` links; one
+    ///   that shrank ends where the service says the pages end (404 for a page past the
+    ///   end).
+    ///
+    /// Every request goes through the client, so the throttle counts each one, and the
+    /// guards of the `next` links hold: a link to another origin, or to a page already
+    /// fetched, ends the stream with an error. A page that answers the same items as the
+    /// first (a service that ignores the page number) is an error too.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// let all: Vec<_> = client.jobs().list().concurrency(8).stream().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.concurrency = pages.max(1);
+        self
     }
 
     /// How many pages [`pages`](ListRequest::pages) and [`stream`](ListRequest::stream)
@@ -178,25 +272,34 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
         let mut url = self.base()?;
         url.query_pairs_mut()
             .append_pair("page", &number.to_string());
-        self.client.transport.json(ApiRequest::get(url)).await
+        get_page(&self.client, url).await
     }
 
-    /// Every page in turn, following `next`. Sends nothing until polled; then keeps
-    /// [`prefetch`](ListRequest::prefetch) pages in flight ahead of the caller.
+    /// Every page in turn. Sends nothing until polled; then keeps
+    /// [`prefetch`](ListRequest::prefetch) pages in flight ahead of the caller, and
+    /// fetches up to [`concurrency`](ListRequest::concurrency) pages at once by number
+    /// (items already yielded by an earlier page are taken out of later ones).
     ///
     /// The stream ends with an error, never silently, when a `next` link points to
     /// another origin (the key must not travel there) or repeats a page already fetched.
     /// A `next` link that drops the page size or a filter gets them back. After an error
     /// the stream ends.
-    pub fn pages(self) -> PageStream<T> {
+    pub fn pages(mut self) -> PageStream<T> {
         let depth = self.prefetch;
+        if !self.params.iter().any(|(k, _)| k == "page_size") {
+            self.params
+                .push(("page_size".into(), LARGEST_PAGE_SIZE.to_string()));
+        }
         let walk = PageWalk {
             client: self.client.clone(),
             next: Some(self.base()),
             seen: HashSet::new(),
             required: self.params,
         };
-        let pages = walk.into_stream();
+        let pages = match self.id_of {
+            Some(id_of) => numbered::pages(walk, id_of, self.concurrency),
+            None => walk.into_stream(),
+        };
         if depth == 0 {
             pages
         } else {
@@ -270,6 +373,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Fetches the page at `url`.
+async fn get_page<T: DeserializeOwned>(client: &Client, url: Url) -> Result<Page<T>> {
+    client.transport.json(ApiRequest::get(url)).await
+}
+
 /// What makes two page URLs the same page: the path and the query, whatever the order of
 /// its parameters.
 fn page_key(url: &Url) -> String {
@@ -299,11 +407,7 @@ impl PageWalk {
                 Ok(url) => url,
                 Err(e) => return Some((Err(e), walk)),
             };
-            let page: Result<Page<T>> = walk
-                .client
-                .transport
-                .json(ApiRequest::get(url.clone()))
-                .await;
+            let page: Result<Page<T>> = get_page(&walk.client, url.clone()).await;
             if let Ok(page) = &page {
                 walk.next = page.next.as_deref().map(|next| walk.follow(&url, next));
             }

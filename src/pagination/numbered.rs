@@ -1,0 +1,167 @@
+//! Reading a list by page number, several pages at once, once its first page has told the
+//! count; and yielding each item once, by id, however the pages shifted meanwhile.
+
+use std::collections::HashSet;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::{Page, PageStream, PageWalk, get_page, page_key};
+use crate::error::{Error, Result};
+
+/// The id of a list item.
+pub(super) type IdOf<T> = fn(&T) -> &str;
+
+/// The pages of `walk`'s list: the first one, then, when it tells the count and there is
+/// more, the others by number, `concurrency` at a time, in order; then, if the last one
+/// still links further (the list grew), its `next` links one after another. Items already
+/// yielded are taken out of later pages.
+pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
+    mut walk: PageWalk,
+    id_of: IdOf<T>,
+    concurrency: usize,
+) -> PageStream<T> {
+    stream::once(async move {
+        let url = match walk.next.take() {
+            None => return stream::empty().boxed(),
+            Some(Err(e)) => return stream::iter([Err(e)]).boxed(),
+            Some(Ok(url)) => url,
+        };
+        let first: Page<T> = match get_page(&walk.client, url.clone()).await {
+            Ok(page) => page,
+            Err(e) => return stream::iter([Err(e)]).boxed(),
+        };
+        // The first page's `next` is checked like any other: origin, repeat.
+        walk.next = first.next.as_deref().map(|next| walk.follow(&url, next));
+        let mut once = Once {
+            seen: HashSet::new(),
+            id_of,
+        };
+        let first_ids: Vec<String> = first.results.iter().map(|i| id_of(i).to_owned()).collect();
+        // Pages are numbered only where the first `next` says so (`page=2`); any other
+        // scheme is followed link by link.
+        let numbered = |next: &Url| next.query_pairs().any(|(k, v)| k == "page" && v == "2");
+        let last = match (&walk.next, first.count, first.results.len() as u64) {
+            (Some(Ok(next)), Some(count), per) if concurrency > 1 && per > 0 && numbered(next) => {
+                count.div_ceil(per)
+            }
+            _ => 0,
+        };
+        let first = once.fresh(first);
+        if last < 2 {
+            let rest = walk
+                .into_stream()
+                .map(move |page| page.map(|page| once.fresh(page)));
+            return stream::iter([Ok(first)]).chain(rest).boxed();
+        }
+        let client = walk.client.clone();
+        let fetches = stream::iter(2..=last)
+            .map(move |number| {
+                let mut numbered = url.clone();
+                numbered
+                    .query_pairs_mut()
+                    .append_pair("page", &number.to_string());
+                let client = client.clone();
+                async move {
+                    let page = get_page(&client, numbered.clone()).await;
+                    (number, numbered, page)
+                }
+            })
+            .buffered(concurrency)
+            .boxed();
+        let rest = Numbered {
+            fetches,
+            last,
+            walk: Some(walk),
+            tail: None,
+            once,
+            first_ids,
+            done: false,
+        };
+        let rest = stream::unfold(rest, |mut rest| async move {
+            let page = rest.next().await?;
+            Some((page, rest))
+        });
+        stream::iter([Ok(first)]).chain(rest).boxed()
+    })
+    .flatten()
+    .boxed()
+}
+
+/// The ids of some items, in order.
+fn ids<T>(items: &[T], id_of: IdOf<T>) -> Vec<&str> {
+    items.iter().map(id_of).collect()
+}
+
+/// The ids yielded so far.
+struct Once<T> {
+    seen: HashSet<String>,
+    id_of: IdOf<T>,
+}
+
+impl<T> Once<T> {
+    /// The page without the items already yielded.
+    fn fresh(&mut self, mut page: Page<T>) -> Page<T> {
+        let id_of = self.id_of;
+        page.results
+            .retain(|item| self.seen.insert(id_of(item).to_owned()));
+        page
+    }
+}
+
+/// Pages 2 to `last` on their way, then the `next` links past `last`.
+struct Numbered<T> {
+    fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
+    last: u64,
+    /// The `next` links' guards, and the walk past `last` when the list grew.
+    walk: Option<PageWalk>,
+    tail: Option<PageStream<T>>,
+    once: Once<T>,
+    first_ids: Vec<String>,
+    done: bool,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
+    async fn next(&mut self) -> Option<Result<Page<T>>> {
+        if self.done {
+            return None;
+        }
+        if let Some(tail) = &mut self.tail {
+            let page = tail.next().await?;
+            return Some(page.map(|page| self.once.fresh(page)));
+        }
+        let (number, url, page) = self.fetches.next().await?;
+        let page = match page {
+            Ok(page) => page,
+            // The list shrank while it was read: this page is past its end now.
+            Err(e) if e.is_not_found() => {
+                self.done = true;
+                return None;
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        if !page.results.is_empty() && ids(&page.results, self.once.id_of) == self.first_ids {
+            self.done = true;
+            return Some(Err(Error::Pagination(format!(
+                "page {number} holds the same items as page 1; the service seems to ignore the page number (read the list with `.concurrency(1)`)"
+            ))));
+        }
+        let walk = self.walk.as_mut()?;
+        walk.seen.insert(page_key(&url));
+        match page.next.as_deref() {
+            // The list ends here now (it shrank while it was read).
+            None => self.done = true,
+            Some(next) if number == self.last => {
+                let mut walk = self.walk.take()?;
+                walk.next = Some(walk.follow(&url, next));
+                self.tail = Some(walk.into_stream());
+            }
+            Some(_) => {}
+        }
+        Some(Ok(self.once.fresh(page)))
+    }
+}

@@ -1,0 +1,362 @@
+//! Lists read near the round-trip bound: 1000 items per page unless told, the pages after
+//! the first fetched by number at once, yielded in order, each item once, and the guards
+//! of the sequential stream still holding.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::{StreamExt, TryStreamExt};
+use rescale::jobs::{JobStatusEntry, JobSummary};
+use rescale::{Error, ItemStream};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Serves `GET jobs/` page `number` (`None`: the request without `page`) `times` times.
+async fn serve(server: &MockServer, number: Option<&str>, response: ResponseTemplate) {
+    let mock = Mock::given(method("GET")).and(path(api_path("jobs/")));
+    let mock = match number {
+        Some(n) => mock.and(query_param("page", n)),
+        None => mock.and(query_param_is_missing("page")),
+    };
+    mock.respond_with(response).expect(1).mount(server).await;
+}
+
+/// A page of `count` items holding `ids`, whose `next` is `next`.
+fn page_of(count: u64, next: Option<String>, ids: &[&str]) -> ResponseTemplate {
+    let results: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "name": format!("job {id}"), "jobStatus": {"content": "Executing"}}))
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "count": count, "next": next, "previous": null, "results": results
+    }))
+}
+
+/// Every job of the list, with the default settings.
+async fn list_all(server: &MockServer) -> Vec<JobSummary> {
+    let list = client(server).jobs().list();
+    list.stream().try_collect().await.expect("the whole list")
+}
+
+fn ids(items: &[JobSummary]) -> Vec<String> {
+    items.iter().map(|j| j.id.to_string()).collect()
+}
+
+/// The `page` of every `GET jobs/` the server saw, in arrival order (`None`: no `page`).
+async fn pages_requested(server: &MockServer) -> Vec<Option<String>> {
+    requests(server)
+        .await
+        .iter()
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "page")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
+/// Drains a stream, keeping the items and the error it ended with, and checks it ends.
+async fn drain(mut stream: ItemStream<JobSummary>) -> (Vec<JobSummary>, Option<Error>) {
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream went on after its error"
+                );
+                return (items, Some(e));
+            }
+        }
+    }
+    (items, None)
+}
+
+#[tokio::test]
+async fn a_stream_asks_for_1000_per_page_and_fetches_the_rest_by_number() {
+    let server = MockServer::start().await;
+    // The service honours 2 per page here; the count says there are 3 pages.
+    let next = api_url(&server, "jobs/?page=2&page_size=2");
+    serve(&server, None, page_of(5, Some(next), &["a", "b"])).await;
+    serve(
+        &server,
+        Some("2"),
+        page_of(5, Some(api_url(&server, "jobs/?page=3")), &["c", "d"]),
+    )
+    .await;
+    serve(&server, Some("3"), page_of(5, None, &["e"])).await;
+
+    let all = list_all(&server).await;
+
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
+    let mut seen: Vec<_> = requests(&server).await.iter().map(query).collect();
+    assert_eq!(seen.remove(0), pairs(&[("page_size", "1000")]));
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            pairs(&[("page_size", "1000"), ("page", "2")]),
+            pairs(&[("page_size", "1000"), ("page", "3")]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_page_size_set_by_the_caller_and_filters_go_on_every_numbered_page() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2");
+    serve(&server, None, page_of(3, Some(next), &["a", "b"])).await;
+    serve(&server, Some("2"), page_of(3, None, &["c"])).await;
+
+    let jobs = client(&server).jobs();
+    let list = jobs
+        .list()
+        .state(rescale::jobs::JobState::NotCompleted)
+        .page_size(2);
+    let all: Vec<JobSummary> = list.stream().try_collect().await.unwrap();
+
+    assert_eq!(ids(&all), ["a", "b", "c"]);
+    let seen: Vec<_> = requests(&server).await.iter().map(query).collect();
+    assert_eq!(
+        seen,
+        [
+            pairs(&[("state", "not_completed"), ("page_size", "2")]),
+            pairs(&[
+                ("state", "not_completed"),
+                ("page_size", "2"),
+                ("page", "2")
+            ]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pages_come_out_in_order_even_when_a_later_one_answers_first() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(4, Some(next), &["a"])).await;
+    // Page 2 is slow; pages 3 and 4 answer at once. The order must not depend on it.
+    let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=1000")));
+    let slow = page_of(4, link(3), &["b"]).set_delay(Duration::from_millis(200));
+    serve(&server, Some("2"), slow).await;
+    serve(&server, Some("3"), page_of(4, link(4), &["c"])).await;
+    serve(&server, Some("4"), page_of(4, None, &["d"])).await;
+
+    let jobs = client(&server).jobs();
+    let all: Vec<JobSummary> = jobs
+        .list()
+        .concurrency(3)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&all), ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn an_item_that_shifted_to_the_next_page_comes_out_once() {
+    let server = MockServer::start().await;
+    // A job was created after page 1 was read: every job moved one place down, so page 2
+    // begins with the last job of page 1, and page 3 with the last of page 2.
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(6, Some(next), &["a", "b"])).await;
+    let third = api_url(&server, "jobs/?page=3&page_size=1000");
+    serve(&server, Some("2"), page_of(7, Some(third), &["b", "c"])).await;
+    let last = page_of(
+        7,
+        Some(api_url(&server, "jobs/?page=4&page_size=1000")),
+        &["c", "d"],
+    );
+    serve(&server, Some("3"), last).await;
+    // The list grew past its last page: the `next` link is followed.
+    serve(&server, Some("4"), page_of(7, None, &["e"])).await;
+
+    let all = list_all(&server).await;
+
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
+    let mut asked = pages_requested(&server).await;
+    asked.sort();
+    let asked: Vec<Option<&str>> = asked.iter().map(Option::as_deref).collect();
+    assert_eq!(asked, [None, Some("2"), Some("3"), Some("4")]);
+}
+
+#[tokio::test]
+async fn an_error_on_a_numbered_page_comes_after_the_items_before_it_and_ends_the_stream() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(5, Some(next), &["a", "b"])).await;
+    let refused = ResponseTemplate::new(403).set_body_json(json!({"detail": "No access."}));
+    serve(&server, Some("2"), refused).await;
+    // Page 3 may or may not have been asked for; its items must not come out.
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/")))
+        .and(query_param("page", "3"))
+        .respond_with(page_of(5, None, &["e"]))
+        .mount(&server)
+        .await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b"]);
+    let err = err.expect("the stream ends with the error");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert!(err.to_string().contains("No access."), "{err}");
+}
+
+#[tokio::test]
+async fn a_numbered_page_past_the_end_means_the_list_shrank_and_ends_it() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(5, Some(next), &["a", "b"])).await;
+    // Page 2 was read before a job was deleted, page 3 after: it is past the end now.
+    let third = api_url(&server, "jobs/?page=3&page_size=1000");
+    serve(&server, Some("2"), page_of(5, Some(third), &["c", "d"])).await;
+    let gone = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
+    serve(&server, Some("3"), gone).await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b", "c", "d"]);
+    assert!(err.is_none(), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_service_that_ignores_the_page_number_is_an_error_not_a_short_list() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/")))
+        .respond_with(page_of(4, Some(next), &["a", "b"]))
+        .mount(&server)
+        .await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b"]);
+    let err = err.expect("an error");
+    assert!(
+        matches!(&err, Error::Pagination(m) if m.contains("page 2")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_pages_next_link_keeps_its_guard() {
+    let server = MockServer::start().await;
+    let elsewhere = "http://127.0.0.2:9/api/v2/jobs/?page=2";
+    serve(
+        &server,
+        None,
+        page_of(4, Some(elsewhere.into()), &["a", "b"]),
+    )
+    .await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b"]);
+    assert!(matches!(err, Some(Error::Pagination(_))), "{err:?}");
+    assert_eq!(
+        requests(&server).await.len(),
+        1,
+        "no numbered page was asked for"
+    );
+}
+
+#[tokio::test]
+async fn the_last_pages_next_link_keeps_its_guard() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(3, Some(next), &["a", "b"])).await;
+    // The list grew, and the link past the last page points back to page 2.
+    let back = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, Some("2"), page_of(4, Some(back), &["c"])).await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b", "c"]);
+    assert!(
+        matches!(&err, Some(Error::Pagination(m)) if m.contains("repeats")),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrency_one_follows_the_next_links() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000&mark=link");
+    serve(&server, None, page_of(3, Some(next), &["a", "b"])).await;
+    serve(&server, Some("2"), page_of(3, None, &["c"])).await;
+
+    let jobs = client(&server).jobs();
+    let all: Vec<JobSummary> = jobs
+        .list()
+        .concurrency(1)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&all), ["a", "b", "c"]);
+    let second = &requests(&server).await[1];
+    assert!(
+        query(second).contains(&("mark".into(), "link".into())),
+        "the link was followed"
+    );
+}
+
+#[tokio::test]
+async fn a_list_without_ids_follows_the_next_links() {
+    let server = MockServer::start().await;
+    let entry = json!({"status": "Executing", "statusDate": null, "statusReason": null});
+    let link = api_url(&server, "jobs/J1/statuses/?page=2&mark=link");
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/J1/statuses/")))
+        .and(query_param_is_missing("page"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"count": 2, "next": link, "previous": null, "results": [entry.clone()]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/J1/statuses/")))
+        .and(query_param("mark", "link"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"count": 2, "next": null, "previous": null, "results": [entry]}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let history: Vec<JobStatusEntry> = client(&server)
+        .jobs()
+        .statuses("J1")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(history.len(), 2, "entries without ids are never merged");
+    let first = &requests(&server).await[0];
+    assert_eq!(query(first), pairs(&[("page_size", "1000")]));
+}
+
+#[tokio::test]
+async fn one_page_alone_takes_one_request() {
+    let server = MockServer::start().await;
+    serve(&server, None, page_of(2, None, &["a", "b"])).await;
+
+    let all = list_all(&server).await;
+
+    assert_eq!(ids(&all), ["a", "b"]);
+    assert_eq!(requests(&server).await.len(), 1);
+}
