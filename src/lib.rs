@@ -45,8 +45,8 @@
 //!   [`catalog::Catalog::check_job`] checks a job against the catalogues and the account
 //!   before anything is created, reading each once per client.
 //! - Lists are [`ListRequest`]s: `.page(n)` for one [`Page`], `.stream()` for every item.
-//! - Every failure is a [`Error`], whose `Display` names the HTTP status and the
-//!   server's message.
+//! - Every failure is a [`Error`], whose `Display` names the HTTP status, the call and
+//!   the server's message; a cause is its `source()`, never repeated in `Display`.
 //! - Every call is throttled per Rescale scope ([`ThrottleConfig`]), bounded in time, and
 //!   retried when that is safe ([`RetryPolicy`]); a create or submit that may have reached
 //!   the service is never sent twice ([`Error::OutcomeUnknown`]).
@@ -55,8 +55,9 @@
 //! root; resources and their models in [`jobs`], [`files`] and [`catalog`]. The one
 //! alias is [`JobId`], re-exported at the root from [`jobs`].
 //!
-//! The API key never appears in `Debug`, `Display`, errors or logs, and is only ever sent
-//! to the configured host.
+//! The API key never appears in `Debug`, `Display`, errors or logs (the server's text has
+//! it redacted), and is only ever sent to the configured origin, whatever chain of
+//! redirects the service answers with.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -72,6 +73,7 @@ mod error;
 pub mod files;
 mod fleet;
 mod follow;
+mod id;
 pub mod jobs;
 mod pagination;
 mod retry;

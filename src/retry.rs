@@ -5,7 +5,6 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::error::Error;
-use crate::transport::Idempotency;
 
 /// How the client retries a call that failed for a passing reason: a refused connection,
 /// throttling (429), or a gateway or availability error (502, 503, 504).
@@ -128,6 +127,15 @@ impl RetryPolicy {
     }
 }
 
+/// Whether sending a request twice can do something twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Reads, replacements, deletions and stop: the same effect however often sent.
+    Idempotent,
+    /// Create and submit: a second copy can start a second billed job.
+    NotIdempotent,
+}
+
 /// What the retry loop makes of a failed attempt.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
@@ -181,6 +189,7 @@ mod tests {
             StatusCode::from_u16(status).unwrap(),
             b"",
             None,
+            &crate::error::Redactor::default(),
         )))
     }
 

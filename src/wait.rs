@@ -257,9 +257,10 @@ impl Jobs {
     }
 
     /// Polls the job's cluster status history until the cluster is `Stopped` (what
-    /// [`delete`](Jobs::delete) needs) and returns that entry. A 404 means the cluster
-    /// does not exist yet and polling goes on, so set a [`timeout`](ClusterStopWait::timeout)
-    /// for a job that may never have started.
+    /// [`delete`](Jobs::delete) needs) and returns that entry. While the service answers
+    /// 404 for the cluster, the job itself is read: if it exists, its cluster does not yet
+    /// and polling goes on (set a [`timeout`](ClusterStopWait::timeout) for a job that may
+    /// never start); if it does not, the wait ends with that not-found error.
     ///
     /// # Errors
     /// [`Error::Timeout`] when a [`timeout`](ClusterStopWait::timeout) was set and passed;
@@ -549,8 +550,13 @@ impl ClusterStopWait {
                             return Ok(now);
                         }
                     }
-                    // The cluster does not exist yet.
-                    Err(e) if e.is_not_found() => errors = 0,
+                    // No cluster yet, if the job exists: a mistyped or deleted id would
+                    // otherwise be polled for ever.
+                    Err(e) if e.is_not_found() => match self.jobs.get(&self.id).await {
+                        Ok(_) => errors = 0,
+                        Err(e) if e.is_not_found() => return Err(e),
+                        Err(e) => self.polling.tolerate(e, &mut errors)?,
+                    },
                     Err(e) => self.polling.tolerate(e, &mut errors)?,
                 }
                 tokio::time::sleep(self.polling.interval).await;

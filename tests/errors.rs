@@ -98,7 +98,13 @@ async fn a_401_shows_the_servers_detail() {
 
     assert!(matches!(err, Error::Api(_)), "{err:?}");
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
-    assert_eq!(err.to_string(), "HTTP 401 Unauthorized: Invalid token.");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "HTTP 401 Unauthorized on GET jobs/LeeKa/: Invalid token. (the API key was refused by {}; a key works only on the Rescale platform that issued it)",
+            server.address()
+        )
+    );
     assert_eq!(err.api_error().unwrap().message, "Invalid token.");
     assert!(!err.is_retryable());
     assert_no_key(&err);
@@ -118,7 +124,10 @@ async fn a_404_is_not_found() {
 
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
-    assert_eq!(err.to_string(), "HTTP 404 Not Found: Not found.");
+    assert_eq!(
+        err.to_string(),
+        "HTTP 404 Not Found on GET jobs/nope/: Not found."
+    );
     assert!(!err.is_retryable());
     assert_no_key(&err);
 }
@@ -158,12 +167,12 @@ async fn a_500_html_page_keeps_its_status_and_reads_as_text() {
     let err = client(&server).jobs().submit("LeeKa").await.unwrap_err();
 
     assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
-    let shown = err.to_string();
-    // A 500 on submit may hide a job that started: the outcome is unknown, and the
-    // message still shows the status and the page's text.
+    // A 500 on submit may hide a job that started: the outcome is unknown, and its cause
+    // shows the status, the call and the page's text.
     assert!(err.is_outcome_unknown(), "{err:?}");
+    let shown = std::error::Error::source(&err).unwrap().to_string();
     assert!(
-        shown.contains("HTTP 500 Internal Server Error: "),
+        shown.starts_with("HTTP 500 Internal Server Error on POST jobs/LeeKa/submit/: "),
         "{shown}"
     );
     assert!(
@@ -213,7 +222,7 @@ async fn a_400_on_delete_while_the_cluster_runs_shows_the_detail() {
     let err = client(&server).jobs().delete("LeeKa").await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "HTTP 400 Bad Request: Cannot delete a job whose cluster is running."
+        "HTTP 400 Bad Request on DELETE jobs/LeeKa/: Cannot delete a job whose cluster is running."
     );
 }
 

@@ -10,7 +10,13 @@ use rescale::{Client, JobOutcome};
 use rescale_fake::FakeRescale;
 
 async fn fake() -> (FakeRescale, Client) {
-    common::fake_and_client(Duration::from_millis(5)).await
+    fake_with_step(Duration::from_millis(5)).await
+}
+
+/// A fake whose jobs take `step` per status: long enough, a job is still running when the
+/// next call arrives however the machine schedules the test.
+async fn fake_with_step(step: Duration) -> (FakeRescale, Client) {
+    common::fake_and_client(step).await
 }
 
 fn hello(command: &str) -> NewJob {
@@ -164,7 +170,8 @@ async fn a_failed_run_still_completes_with_its_reason() {
 
 #[tokio::test]
 async fn delete_while_the_cluster_runs_is_refused_with_the_servers_reason() {
-    let (_fake, client) = fake().await;
+    // An hour per status: the cluster cannot have stopped before the delete arrives.
+    let (_fake, client) = fake_with_step(Duration::from_secs(3600)).await;
     let job = client.jobs().create(&hello("sleep 1")).await.unwrap();
     client.jobs().submit(&job.id).await.unwrap();
     let err = client

@@ -25,6 +25,7 @@ fn trusting_client(fake: &FakeRescale) -> Client {
     let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).expect("valid PEM");
     let http = reqwest::Client::builder()
         .add_root_certificate(certificate)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
     Client::builder()

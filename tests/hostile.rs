@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::capture::Capture;
 use common::{example_job, fixture, requests};
 use futures::TryStreamExt;
 use rescale::{Client, ClientBuilder, Error, RateLimit, RetryPolicy, ThrottleConfig};
@@ -253,7 +254,7 @@ async fn an_html_502_keeps_its_status_and_reads_as_text() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert_eq!(
         err.to_string(),
-        "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway"
+        "HTTP 502 Bad Gateway on GET jobs/aabbcc/: 502 Bad Gateway 502 Bad Gateway"
     );
     assert_eq!(requests(&server).await.len(), 3, "first try and 2 retries");
 }
@@ -282,9 +283,13 @@ async fn create_answered_500_is_sent_once_and_its_outcome_is_unknown() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     let text = err.to_string();
     assert!(text.contains("outcome unknown"), "{text}");
-    assert!(
-        text.contains("create job") && text.contains("Internal error."),
-        "{text}"
+    assert!(text.contains("create job"), "{text}");
+    // The cause is the source, not repeated in the message.
+    assert!(!text.contains("Internal error."), "{text}");
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert_eq!(
+        cause,
+        "HTTP 500 Internal Server Error on POST jobs/: Internal error."
     );
     assert_eq!(requests(&server).await.len(), 1);
 }
@@ -663,57 +668,6 @@ async fn the_client_side_limit_makes_a_call_wait_and_says_so() {
     );
     assert!(text.contains("job submission"), "{text}");
     assert_eq!(requests(&server).await.len(), 2);
-}
-
-/// The trace output of the calling thread (each test runs on its own thread).
-///
-/// One global subscriber at TRACE writes every thread's output to that thread's buffer:
-/// per-test subscribers (`set_default`) race over the global callsite cache when tests run
-/// in parallel, and lose events.
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    static THREAD_LOG: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
-}
-
-impl Capture {
-    fn start() -> Capture {
-        static INSTALL: std::sync::Once = std::sync::Once::new();
-        INSTALL.call_once(|| {
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(|| ThreadWriter)
-                .with_ansi(false)
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-                .init();
-        });
-        let capture = Capture(Arc::new(Mutex::new(Vec::new())));
-        THREAD_LOG.with(|log| *log.borrow_mut() = Some(capture.clone()));
-        capture
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Writes to the calling thread's [`Capture`], if it has one.
-struct ThreadWriter;
-
-impl std::io::Write for ThreadWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        THREAD_LOG.with(|log| {
-            if let Some(capture) = &*log.borrow() {
-                capture.0.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

@@ -1,28 +1,31 @@
-//! One connection pool: every call of a `Client` and of its clones reuses the same
-//! keep-alive connections, counted at a raw TCP listener on 127.0.0.1.
+//! One connection pool: a `Client` and its clones share keep-alive connections. A raw
+//! HTTP/1.1 server on 127.0.0.1 notes the connection each request arrived on.
+//!
+//! What is asserted does not depend on scheduling: a request of one clone arriving on a
+//! connection another clone opened can only happen with one shared pool (with a pool per
+//! clone it never happens, however the calls are timed), and two independent clients,
+//! the control, never share a connection. How many connections a run opens (a pooled
+//! connection may come back to the pool a moment after its answer was read) is not
+//! asserted.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 const JOB: &str = include_str!("fixtures/job.json");
-const CALLS: usize = 1000;
+const KEY: &str = "pool-key-0123456789";
 
-/// Counts of what the server saw.
-#[derive(Default)]
-struct Seen {
-    connections: AtomicUsize,
-    requests: AtomicUsize,
-    bad_auth: AtomicUsize,
-}
+/// `(connection number, request path)` for every request, in order of arrival.
+type Seen = Arc<Mutex<Vec<(usize, String)>>>;
 
 /// A minimal HTTP/1.1 keep-alive server that answers every request with the job fixture.
-async fn serve(listener: TcpListener, seen: Arc<Seen>) {
+async fn serve(listener: TcpListener, seen: Seen) {
+    let mut connection = 0;
     while let Ok((socket, _)) = listener.accept().await {
-        seen.connections.fetch_add(1, Ordering::SeqCst);
-        let seen = seen.clone();
+        connection += 1;
+        let (seen, id) = (seen.clone(), connection);
         tokio::spawn(async move {
             let (read, mut write) = socket.into_split();
             let mut lines = BufReader::new(read);
@@ -37,13 +40,20 @@ async fn serve(listener: TcpListener, seen: Arc<Seen>) {
                         Ok(_) => head.push(line),
                     }
                 }
-                seen.requests.fetch_add(1, Ordering::SeqCst);
-                if !head
+                let target = head
+                    .first()
+                    .and_then(|l| l.split(' ').nth(1))
+                    .unwrap_or_default()
+                    .to_owned();
+                let authorized = head
                     .iter()
-                    .any(|h| h.eq_ignore_ascii_case("authorization: Token pool-key\r\n"))
-                {
-                    seen.bad_auth.fetch_add(1, Ordering::SeqCst);
-                }
+                    .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Token {KEY}\r\n")));
+                let path = if authorized {
+                    target
+                } else {
+                    "unauthorized".into()
+                };
+                seen.lock().unwrap().push((id, path));
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{JOB}",
                     JOB.len()
@@ -56,37 +66,86 @@ async fn serve(listener: TcpListener, seen: Arc<Seen>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_and_its_clones_share_one_pool() {
+async fn server() -> (String, Seen, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Seen::default());
-    let server = tokio::spawn(serve(listener, seen.clone()));
+    let base = format!("http://{}/api/v2/", listener.local_addr().unwrap());
+    let seen = Seen::default();
+    let task = tokio::spawn(serve(listener, seen.clone()));
+    (base, seen, task)
+}
 
-    let client = rescale::Client::builder()
-        .token("pool-key")
-        .base_url(format!("http://{addr}/api/v2/"))
+fn client(base: &str) -> rescale::Client {
+    rescale::Client::builder()
+        .token(KEY)
+        .base_url(base)
+        .throttle(rescale::ThrottleConfig::off())
         .build()
-        .unwrap();
-    // More clones than the allowed connections: a pool per clone would show.
-    let clones: Vec<rescale::Client> = (0..10).map(|_| client.clone()).collect();
-    for i in 0..CALLS {
-        // Each call through a fresh clone of one of the clones, or of the original.
-        let c = if i % 11 == 0 {
-            client.clone()
-        } else {
-            clones[i % 11 - 1].clone()
-        };
-        let job = c.jobs().get("aabbcc").await.unwrap();
-        assert_eq!(job.id.as_str(), "aabbcc");
+        .unwrap()
+}
+
+/// For each connection, the set of callers whose requests arrived on it; a caller is the
+/// part of the job id before its number (`clone7-3` is caller `clone7`).
+fn callers_per_connection(seen: &Seen) -> BTreeMap<usize, BTreeSet<String>> {
+    let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (connection, path) in seen.lock().unwrap().iter() {
+        let id = path
+            .trim_start_matches("/api/v2/jobs/")
+            .trim_end_matches('/');
+        let caller = id.split('-').next().unwrap_or(id).to_owned();
+        out.entry(*connection).or_default().insert(caller);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_client_and_its_clones_share_one_pool() {
+    const CLONES: usize = 100;
+    let (base, seen, task) = server().await;
+    let original = client(&base);
+
+    // Each clone (made from the previous one) makes two sequential calls, then is dropped.
+    let mut current = original.clone();
+    for i in 0..CLONES {
+        let clone = current.clone();
+        for call in 0..2 {
+            clone.jobs().get(format!("clone{i}-{call}")).await.unwrap();
+        }
+        current = clone;
     }
 
-    assert_eq!(seen.requests.load(Ordering::SeqCst), CALLS);
-    assert_eq!(seen.bad_auth.load(Ordering::SeqCst), 0);
-    let connections = seen.connections.load(Ordering::SeqCst);
+    let all = seen.lock().unwrap().clone();
+    assert_eq!(all.len(), CLONES * 2);
     assert!(
-        (1..=4).contains(&connections),
-        "{CALLS} sequential calls opened {connections} TCP connections"
+        all.iter().all(|(_, p)| p.starts_with("/api/v2/jobs/clone")),
+        "requests without the key or elsewhere: {all:?}"
     );
-    server.abort();
+    let shared = callers_per_connection(&seen)
+        .values()
+        .filter(|callers| callers.len() > 1)
+        .count();
+    assert!(
+        shared > 0,
+        "no connection served two clones: each clone has a pool of its own ({:?})",
+        callers_per_connection(&seen)
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn two_independent_clients_never_share_a_connection() {
+    // The control: the server's bookkeeping does tell pools apart.
+    let (base, seen, task) = server().await;
+    let (a, b) = (client(&base), client(&base));
+
+    for i in 0..50 {
+        a.jobs().get(format!("a-{i}")).await.unwrap();
+        b.jobs().get(format!("b-{i}")).await.unwrap();
+    }
+
+    let per_connection = callers_per_connection(&seen);
+    assert!(per_connection.len() >= 2, "{per_connection:?}");
+    for callers in per_connection.values() {
+        assert_eq!(callers.len(), 1, "{per_connection:?}");
+    }
+    task.abort();
 }

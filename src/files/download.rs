@@ -15,7 +15,7 @@ use super::progress::{ProgressEvent, ProgressFn, Reporter};
 use super::{ByteStream, Files, JobFile};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::jobs::check_id;
+use crate::id::check_id;
 use crate::transport::ApiRequest;
 
 /// How many times in a row a download may be resumed without receiving a byte.
@@ -153,8 +153,19 @@ impl Download {
         Ok(size)
     }
 
-    /// Streams the contents into `sink`, resuming after drops, then checks them.
+    /// Streams the contents into `sink`, resuming after drops, then checks them. Errors
+    /// carry text from the service (its names, its headers): the key is taken out.
     async fn fetch<W>(&self, sink: &mut W, sink_path: &Path) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
+        let transport = &self.client.transport;
+        self.fetch_unredacted(sink, sink_path)
+            .await
+            .map_err(|e| transport.redact(e))
+    }
+
+    async fn fetch_unredacted<W>(&self, sink: &mut W, sink_path: &Path) -> Result<u64>
     where
         W: AsyncWrite + Unpin + Send,
     {
@@ -224,9 +235,13 @@ impl Download {
                 done += fresh.len() as u64;
                 reporter.transferred(fresh.len() as u64);
             };
-            let complete = expected.is_none_or(|size| done >= size);
+            // Every byte arrived, even if the connection then dropped: a resume from the
+            // end would only be answered 416. The checksum tells whether they are right.
+            if expected == Some(done) {
+                break;
+            }
             match outcome {
-                None if complete => break,
+                None if expected.is_none() => break,
                 _ if done > before => idle_attempts = 0,
                 _ => idle_attempts += 1,
             }

@@ -44,8 +44,10 @@ use reqwest::Method;
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, Invalid, Result};
+use crate::error::{Error, Result};
 use crate::files::JobFile;
+use crate::id::Invalid;
+pub(crate) use crate::id::check_id;
 use crate::pagination::ListRequest;
 use crate::transport::ApiRequest;
 
@@ -81,18 +83,6 @@ use crate::transport::ApiRequest;
 #[derive(Debug, Clone)]
 pub struct Jobs {
     client: Client,
-}
-
-/// Checks an id given by the caller: it becomes one path segment, so it may hold any
-/// character, but not be empty or a dot segment that would change the path.
-pub(crate) fn check_id<'a>(field: &str, id: &'a str) -> std::result::Result<&'a str, Invalid> {
-    if id.trim().is_empty() {
-        return Err(Invalid::new(field, "must not be blank"));
-    }
-    if id == "." || id == ".." {
-        return Err(Invalid::new(field, format!("`{id}` is not an id")));
-    }
-    Ok(id)
 }
 
 impl Jobs {

@@ -3,8 +3,6 @@
 //! Field names are the JSON names in snake_case. Every response model keeps the fields it
 //! does not know in `extra`, so that a job read and written back loses nothing.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -16,68 +14,8 @@ use super::status::{ClusterStatus, JobStatus, StatusDisplay};
 use super::variables::JobVariable;
 use crate::error::{Error, Result};
 use crate::files::JobFile;
+pub use crate::id::JobId;
 use crate::serde_util::{null_as_default, opt_u32, opt_u64};
-
-/// A job's id, e.g. `LeeKa`: short, opaque and case-sensitive.
-///
-/// Methods that take a job id accept a `&str`, a `String` or a `&JobId` alike.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct JobId(String);
-
-impl JobId {
-    /// Wraps an id.
-    pub fn new(id: impl Into<String>) -> Self {
-        JobId(id.into())
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for JobId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.0)
-    }
-}
-
-impl From<String> for JobId {
-    fn from(id: String) -> Self {
-        JobId(id)
-    }
-}
-
-impl From<&str> for JobId {
-    fn from(id: &str) -> Self {
-        JobId(id.to_owned())
-    }
-}
-
-impl From<JobId> for String {
-    fn from(id: JobId) -> Self {
-        id.0
-    }
-}
-
-impl PartialEq<str> for JobId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for JobId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
 
 /// A job as the job list shows it.
 ///

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
 
 use super::{Jobs, check_id};
-use crate::error::{Invalid, Result};
+use crate::error::Result;
 use crate::files::JobFile;
+use crate::id::Invalid;
 use crate::pagination::ListRequest;
 use crate::serde_util::{null_as_default, opt_u32, opt_u64};
 use crate::transport::ApiRequest;

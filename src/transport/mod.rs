@@ -8,23 +8,30 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
+mod body;
+mod redirect;
 mod request;
 
-pub(crate) use request::{ApiRequest, Body, FormFactory, Idempotency};
+use body::{decode, parse_retry_after};
 
-use crate::error::{ApiError, Error, Result, snippet};
-use crate::retry::{Next, RetryPolicy, next_step};
+pub(crate) use request::{ApiRequest, Body, FormFactory};
+
+use crate::error::{ApiError, Error, Redactor, Result, host_of};
+use crate::retry::{Idempotency, Next, RetryPolicy, next_step};
 use crate::throttle::{Scope, Throttle};
 
+/// The User-Agent every request carries.
+pub(crate) const CRATE_USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG_VERSION"));
 /// Largest JSON body the client reads into memory before giving up.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// How long one attempt may take, up to the end of its headers (or its body, for JSON).
@@ -52,6 +59,8 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base_url: Url,
     authorization: SecretString,
+    /// Takes the key out of the server's text before it reaches an error or a log.
+    redactor: Redactor,
     settings: Settings,
 }
 
@@ -62,12 +71,32 @@ impl Transport {
         authorization: SecretString,
         settings: Settings,
     ) -> Self {
+        // `Token <key>` or `Bearer <key>`: the key is what follows the scheme.
+        let redactor = match authorization.expose_secret().split_once(' ') {
+            Some((_, key)) => Redactor::new(key),
+            None => Redactor::new(authorization.expose_secret()),
+        };
         Transport {
             http,
             base_url,
             authorization,
+            redactor,
             settings,
         }
+    }
+
+    /// `err` with the API key taken out of every text it carries (for errors made outside
+    /// the transport from what the server sent, such as a download's headers).
+    pub(crate) fn redact(&self, err: Error) -> Error {
+        self.redactor.error(err)
+    }
+
+    /// The path of `url` relative to the base URL (`jobs/LeeKa/`), as errors name a call;
+    /// the whole path when it lies elsewhere.
+    fn call_path<'a>(&self, url: &'a Url) -> &'a str {
+        url.path()
+            .strip_prefix(self.base_url.path())
+            .unwrap_or(url.path())
     }
 
     pub(crate) fn base_url(&self) -> &Url {
@@ -98,22 +127,6 @@ impl Transport {
             && url.port_or_known_default() == self.base_url.port_or_known_default()
     }
 
-    /// The next chunk of a streamed body (a download), cut with [`Error::Timeout`] when no
-    /// byte arrives within the read-idle timeout. A total timeout would cut a long
-    /// download that is still making progress; this only cuts a stall.
-    pub(crate) async fn next_chunk(
-        &self,
-        response: &mut reqwest::Response,
-    ) -> Result<Option<Bytes>> {
-        let idle = self.settings.read_idle_timeout;
-        match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(chunk) => chunk.map_err(map_reqwest),
-            Err(_) => Err(Error::Timeout(format!(
-                "no data for {idle:?} while reading the body"
-            ))),
-        }
-    }
-
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
     /// becomes an [`Error`]. Throttled and retried here; the per-attempt timeout ends with
     /// the headers, and the body is then governed by the read-idle timeout only.
@@ -127,7 +140,7 @@ impl Transport {
         self.call(req, |response| async move {
             let status = response.status();
             let body = self.read_body(response).await?;
-            decode(status, &body)
+            decode(status, &body, &self.redactor)
         })
         .await
     }
@@ -251,7 +264,7 @@ impl Transport {
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
-                Err(err) => err,
+                Err(err) => self.redactor.error(err),
             };
             // A 429 holds back every call of its scope, retried or not.
             if let Some(wait) = err.retry_after()
@@ -285,11 +298,16 @@ impl Transport {
         }
     }
 
-    /// One attempt up to the response headers; a non-2xx answer becomes an error.
+    /// One attempt up to the response headers, following redirects; a non-2xx answer
+    /// becomes an error that names the call.
+    ///
+    /// The key goes with each hop of a redirect chain until the chain first leaves the
+    /// configured origin, and never after: B → B, B → A → B and the like carry no key
+    /// beyond the first hop away.
     async fn send_once(
         &self,
         req: &ApiRequest,
-        form: Option<reqwest::multipart::Form>,
+        mut form: Option<reqwest::multipart::Form>,
     ) -> Result<reqwest::Response> {
         if !self.is_same_origin(&req.url) {
             // Resource modules only build URLs from the base; this guards the invariant.
@@ -299,61 +317,96 @@ impl Transport {
                 self.base_url.origin().ascii_serialization()
             )));
         }
-        let mut builder = self
-            .http
-            .request(req.method.clone(), req.url.clone())
-            .header(USER_AGENT, crate::client::USER_AGENT)
-            .headers(req.headers.clone());
-        let mut auth = HeaderValue::from_str(self.authorization.expose_secret())
-            .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
-        auth.set_sensitive(true);
-        builder = builder.header(AUTHORIZATION, auth);
-        builder = match (&req.body, form) {
-            (_, Some(form)) => builder.multipart(form),
-            (Body::Json(bytes), None) => builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(bytes.clone()),
-            (Body::Empty | Body::Multipart(_), None) => builder,
-        };
-        let response = builder.send().await.map_err(map_reqwest)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
+        let mut method = req.method.clone();
+        let mut url = req.url.clone();
+        let mut with_body = true;
+        let mut on_origin = true;
+        let mut hops = 0;
+        loop {
+            on_origin = on_origin && self.is_same_origin(&url);
+            let mut builder = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(USER_AGENT, CRATE_USER_AGENT)
+                .headers(req.headers.clone());
+            if on_origin {
+                let mut auth = HeaderValue::from_str(self.authorization.expose_secret())
+                    .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
+                auth.set_sensitive(true);
+                builder = builder.header(AUTHORIZATION, auth);
+            }
+            if with_body {
+                builder = match (&req.body, form.take()) {
+                    (_, Some(form)) => builder.multipart(form),
+                    (Body::Json(bytes), None) => builder
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(bytes.clone()),
+                    (Body::Multipart(make), None) => {
+                        builder.multipart(make().ok_or_else(|| {
+                            Error::invalid(
+                                "body",
+                                "the upload body cannot be sent again to follow a redirect",
+                            )
+                        })?)
+                    }
+                    (Body::Empty, None) => builder,
+                };
+            }
+            let response = builder.send().await.map_err(map_reqwest)?;
+            refuse_followed_redirect(&response, &url)?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            let location = response.headers().get(LOCATION);
+            let note = match redirect::next_hop(status, location, &method, &url) {
+                None => None,
+                Some(Ok(hop)) if hops < redirect::MAX_REDIRECTS => {
+                    hops += 1;
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        to = %format_args!("{}{}", hop.url.origin().ascii_serialization(), hop.url.path()),
+                        "following a redirect"
+                    );
+                    method = hop.method;
+                    url = hop.url;
+                    with_body &= hop.keep_body;
+                    continue;
+                }
+                Some(Ok(_)) => Some(format!(
+                    "stopped after {} redirects",
+                    redirect::MAX_REDIRECTS
+                )),
+                Some(Err(redirect::Refused::BadLocation(why))) => Some(why),
+            };
+            return Err(self
+                .answer_error(req, &url, on_origin, response, note)
+                .await);
         }
-        let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
-        let body = self.read_body(response).await.unwrap_or_default();
-        Err(Error::Api(Box::new(ApiError::from_response(
-            status,
-            &body,
-            retry_after,
-        ))))
     }
 
-    /// Reads a whole body, refusing one larger than the cap instead of running out of memory.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
+    /// The error for a non-2xx answer to `req` (received from `url`), naming the call.
+    async fn answer_error(
+        &self,
+        req: &ApiRequest,
+        url: &Url,
+        key_sent: bool,
+        response: reqwest::Response,
+        note: Option<String>,
+    ) -> Error {
         let status = response.status();
-        let max = self.settings.max_body_bytes;
-        let too_large = || Error::Decode {
-            status,
-            path: String::new(),
-            message: format!("the response body is larger than the {max} byte limit"),
-            snippet: String::new(),
-        };
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
+        let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
+        let body = self.read_body(response).await.unwrap_or_default();
+        let mut api = ApiError::from_response(status, &body, retry_after, &self.redactor).on_call(
+            &req.method,
+            self.call_path(&req.url),
+            &host_of(url),
+            key_sent,
+        );
+        if let Some(note) = note {
+            api.message = note;
         }
-        // A claimed length is not trusted with more than 1 MiB before the bytes arrive.
-        let capacity = response
-            .content_length()
-            .map_or(8 * 1024, |n| (n as usize).min(1 << 20));
-        let mut buf = Vec::with_capacity(capacity);
-        while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
-            if buf.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(buf))
+        Error::Api(Box::new(api))
     }
 }
 
@@ -394,43 +447,35 @@ fn outcome_unknown(req: &ApiRequest, err: Error) -> Error {
     }
 }
 
-/// Decodes a JSON body, naming the JSON path of the first value that does not fit.
-pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T> {
-    // Tracking the path halves decoding speed (benches/compare), so only a failure pays it.
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
+/// A client given with [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)
+/// must leave redirects to the transport; one that followed a redirect itself may have
+/// sent the key along the chain, so its answer is refused, loudly.
+fn refuse_followed_redirect(response: &reqwest::Response, requested: &Url) -> Result<()> {
+    let got = response.url();
+    let same = got.scheme() == requested.scheme()
+        && got.host() == requested.host()
+        && got.port_or_known_default() == requested.port_or_known_default()
+        && got.path() == requested.path()
+        && got.query() == requested.query();
+    if same {
+        Ok(())
+    } else {
+        Err(Error::Config(
+            "the HTTP client followed a redirect itself; build the reqwest::Client given to \
+             ClientBuilder::http_client with `redirect(reqwest::redirect::Policy::none())`: \
+             the crate follows redirects, and keeps the key on the configured origin"
+                .into(),
+        ))
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        Error::Decode {
-            status,
-            path,
-            message: e.into_inner().to_string(),
-            snippet: snippet(&String::from_utf8_lossy(body)),
-        }
-    })
 }
 
 fn map_reqwest(e: reqwest::Error) -> Error {
     if e.is_timeout() {
-        Error::Timeout(format!("no answer in time: {}", e.without_url()))
+        let host = e.url().map_or_else(|| "the service".to_owned(), host_of);
+        Error::Timeout(format!("no answer in time from {host}"))
     } else {
         Error::transport(e)
     }
-}
-
-/// `Retry-After` as seconds (`120`) or as an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`).
-pub(crate) fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
-    let text = value?.to_str().ok()?.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(text).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 #[cfg(test)]
@@ -468,44 +513,5 @@ mod tests {
             t.endpoint(&["jobs", "x?y#z"]).as_str(),
             "https://platform.rescale.com/api/v2/jobs/x%3Fy%23z/"
         );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let v = HeaderValue::from_static("7");
-        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(7)));
-        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
-        assert_eq!(parse_retry_after(Some(&past)), Some(Duration::ZERO));
-        let future =
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
-        let got = parse_retry_after(Some(&HeaderValue::from_str(&future).unwrap())).unwrap();
-        assert!(
-            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
-            "{got:?}"
-        );
-        assert_eq!(
-            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
-            None
-        );
-    }
-
-    #[test]
-    fn decode_error_names_the_json_path() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Outer {
-            #[allow(dead_code)]
-            results: Vec<Inner>,
-        }
-        #[derive(Debug, serde::Deserialize)]
-        struct Inner {
-            #[allow(dead_code)]
-            n: u32,
-        }
-        let err =
-            decode::<Outer>(StatusCode::OK, br#"{"results":[{"n":1},{"n":"x"}]}"#).unwrap_err();
-        match err {
-            Error::Decode { path, .. } => assert_eq!(path, "results[1].n"),
-            other => panic!("{other:?}"),
-        }
     }
 }

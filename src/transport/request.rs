@@ -9,7 +9,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::jobs::JobId;
+use crate::id::JobId;
+use crate::retry::Idempotency;
 
 /// Makes the multipart form of an upload, once per attempt. `None` when the body cannot
 /// be made again (a reader that was already consumed).
@@ -35,15 +36,6 @@ impl std::fmt::Debug for Body {
             Body::Multipart(_) => f.write_str("Multipart"),
         }
     }
-}
-
-/// Whether sending a request twice can do something twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// Reads, replacements, deletions and stop: the same effect however often sent.
-    Idempotent,
-    /// Create and submit: a second copy can start a second billed job.
-    NotIdempotent,
 }
 
 /// A request as a resource module describes it.

@@ -3,6 +3,8 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::path::Path;
 
 use rescale::Client;

@@ -1,4 +1,4 @@
-//! [`Client`], its [`ClientBuilder`], and the Rescale regions ([`Platform`]).
+//! [`ClientBuilder`]: every setting of a [`Client`], checked in one place.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,107 +7,11 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::{Client, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 use crate::error::{Error, Result};
-use crate::jobs::Jobs;
 use crate::retry::RetryPolicy;
 use crate::throttle::{Throttle, ThrottleConfig, ThrottleStore};
 use crate::transport::{self, Settings, Transport};
-
-/// Environment variable that holds the API key.
-pub const ENV_API_KEY: &str = "RESCALE_API_KEY";
-/// Environment variable that holds the base URL, e.g. `https://eu.rescale.com/api/v2/`.
-pub const ENV_API_URL: &str = "RESCALE_API_URL";
-/// Older name of [`ENV_API_URL`] that some tools use; read when the first is unset.
-pub const ENV_BASE_URL: &str = "RESCALE_BASE_URL";
-
-/// The User-Agent every request carries.
-pub(crate) const USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG_VERSION"));
-
-/// A Rescale region. Each has its own host, and a key issued on one is rejected by the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Platform {
-    /// `platform.rescale.com`, the default.
-    #[default]
-    Us,
-    /// `eu.rescale.com`.
-    Eu,
-    /// `kr.rescale.com`.
-    Kr,
-    /// `platform.rescale.jp`.
-    Jp,
-    /// `itar.rescale.com`.
-    Itar,
-    /// `itar.rescale-gov.com`.
-    ItarGov,
-}
-
-impl Platform {
-    /// The v2 API base URL of the region, with its trailing slash.
-    pub fn base_url(self) -> &'static str {
-        match self {
-            Platform::Us => "https://platform.rescale.com/api/v2/",
-            Platform::Eu => "https://eu.rescale.com/api/v2/",
-            Platform::Kr => "https://kr.rescale.com/api/v2/",
-            Platform::Jp => "https://platform.rescale.jp/api/v2/",
-            Platform::Itar => "https://itar.rescale.com/api/v2/",
-            Platform::ItarGov => "https://itar.rescale-gov.com/api/v2/",
-        }
-    }
-}
-
-/// The client of the Rescale API.
-///
-/// Cheap to clone (an `Arc` inside): clones share one connection pool and configuration.
-/// `Send + Sync`, so one client can serve a whole service.
-///
-/// ```no_run
-/// # async fn demo() -> rescale::Result<()> {
-/// let client = rescale::Client::from_env()?;
-/// let job = client.jobs().get("LeeKa").await?;
-/// println!("{} is {}", job.id, job.name);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Client {
-    pub(crate) transport: Arc<Transport>,
-    /// Account and catalogue reads, shared by every clone.
-    pub(crate) cache: Arc<crate::cache::ReadCache>,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("base_url", &self.transport.base_url().as_str())
-            .field("token", &"[redacted]")
-            .finish_non_exhaustive()
-    }
-}
-
-impl Client {
-    /// Starts building a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// A client configured from the environment: the key from `RESCALE_API_KEY`, the base
-    /// URL from `RESCALE_API_URL` (or `RESCALE_BASE_URL`), the US platform otherwise.
-    ///
-    /// A missing key is an [`Error::Config`] that names the variable.
-    pub fn from_env() -> Result<Client> {
-        ClientBuilder::from_env()?.build()
-    }
-
-    /// The base URL every endpoint path is appended to, e.g. `https://platform.rescale.com/api/v2/`.
-    pub fn base_url(&self) -> &Url {
-        self.transport.base_url()
-    }
-
-    /// The job endpoints.
-    pub fn jobs(&self) -> Jobs {
-        Jobs::new(self.clone())
-    }
-}
 
 /// Builds a [`Client`]. Every setting is checked in [`build`](ClientBuilder::build).
 ///
@@ -191,7 +95,8 @@ impl ClientBuilder {
     }
 
     /// The base URL with its API prefix, e.g. `https://eu.rescale.com/api/v2/`. A missing
-    /// trailing slash is added. Plain `http` is refused unless the host is loopback.
+    /// trailing slash is added; a URL with no path at all (`https://eu.rescale.com`) is
+    /// refused, naming the form expected. Plain `http` is refused unless the host is loopback.
     /// Takes precedence over [`platform`](ClientBuilder::platform).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
@@ -206,6 +111,22 @@ impl ClientBuilder {
 
     /// A `reqwest::Client` of your own (proxies, certificates, ...). Its default headers
     /// are kept; the key and User-Agent are added per request.
+    ///
+    /// It must be built with `redirect(reqwest::redirect::Policy::none())`: the crate
+    /// follows redirects itself so that the key stays on the configured origin, and a
+    /// client that follows them on its own would send the key along the chain (reqwest
+    /// strips it only between the last two hops). [`build`](ClientBuilder::build) refuses
+    /// a client whose policy is not `none`, and a call whose answer shows that a redirect
+    /// was followed anyway fails with [`Error::Config`].
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let client = rescale::Client::builder().token("my-api-key").http_client(http).build()?;
+    /// # Ok::<(), rescale::Error>(())
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -325,12 +246,13 @@ impl ClientBuilder {
                 .max_body_bytes
                 .unwrap_or(transport::DEFAULT_MAX_BODY_BYTES),
         };
-        // reqwest's redirects drop the Authorization header when the host, port or scheme
-        // changes, so a redirect elsewhere never carries the key (tests/hostile.rs).
+        // The transport follows redirects itself (src/transport/redirect.rs): reqwest's own
+        // following re-sends the key along a chain that leaves the origin and comes back.
         let http = match self.http {
-            Some(http) => http,
+            Some(http) => refuse_following_client(http)?,
             None => reqwest::Client::builder()
-                .user_agent(USER_AGENT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(transport::CRATE_USER_AGENT)
                 .connect_timeout(
                     self.connect_timeout
                         .unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT),
@@ -342,6 +264,23 @@ impl ClientBuilder {
             transport: Arc::new(Transport::new(http, base_url, authorization, settings)),
             cache: Arc::default(),
         })
+    }
+}
+
+/// Refuses a client of the caller's that follows redirects on its own. reqwest offers no
+/// way to read a client's policy but its `Debug`, which names a policy other than the
+/// default (`Policy(None)`, `Policy(Custom)`, `Policy(Limit(5))`); anything but `None`,
+/// including a `Debug` this check does not recognise, is refused.
+fn refuse_following_client(http: reqwest::Client) -> Result<reqwest::Client> {
+    if format!("{http:?}").contains("redirect_policy: \"Policy(None)\"") {
+        Ok(http)
+    } else {
+        Err(Error::Config(
+            "the reqwest::Client given to ClientBuilder::http_client follows redirects, which \
+             would send the API key along a chain of redirects; build it with \
+             `redirect(reqwest::redirect::Policy::none())` (the crate follows redirects itself)"
+                .into(),
+        ))
     }
 }
 
@@ -385,6 +324,13 @@ fn parse_base_url(raw: &str) -> Result<Url> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(format!(
             "the base URL `{raw}` must not have a query or fragment"
+        )));
+    }
+    if url.path() == "/" {
+        let mut expected = url.clone();
+        expected.set_path("/api/v2/");
+        return Err(Error::Config(format!(
+            "the base URL `{raw}` has no API path; expected the form `{expected}`"
         )));
     }
     if !url.path().ends_with('/') {
@@ -487,6 +433,56 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_base_url_without_an_api_path_is_refused_naming_the_form_expected() {
+        for bare in ["https://eu.rescale.com", "https://eu.rescale.com/"] {
+            let err = Client::builder()
+                .token("k")
+                .base_url(bare)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.contains("`https://eu.rescale.com/api/v2/`")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_of_ones_own_must_leave_redirects_to_the_crate() {
+        let err = Client::builder()
+            .token("k")
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("Policy::none()")),
+            "{err}"
+        );
+        for policy in [
+            reqwest::redirect::Policy::limited(3),
+            reqwest::redirect::Policy::custom(|attempt| attempt.stop()),
+        ] {
+            let http = reqwest::Client::builder().redirect(policy).build().unwrap();
+            assert!(
+                Client::builder()
+                    .token("k")
+                    .http_client(http)
+                    .build()
+                    .is_err()
+            );
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client::builder()
+            .token("k")
+            .http_client(http)
+            .build()
+            .unwrap();
     }
 
     #[test]

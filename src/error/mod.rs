@@ -1,11 +1,18 @@
 //! The one error type of the crate, and what it tells about a failed call.
 
-use std::fmt;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::jobs::JobId;
+mod api;
+mod redact;
+
+pub use api::ApiError;
+pub(crate) use api::snippet;
+pub(crate) use redact::Redactor;
+
+pub(crate) use crate::id::Invalid;
+use crate::id::JobId;
 
 /// A specialised `Result` whose error is [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -15,9 +22,30 @@ pub(crate) const BODY_SNIPPET_CHARS: usize = 512;
 
 /// Everything that can go wrong in a call to the Rescale API.
 ///
-/// `Display` always names the cause: the HTTP status and the server's own message for an
-/// API error, the JSON path for a body that did not decode, the field for bad input. The
-/// API key never appears in any variant.
+/// `Display` says what went wrong at this level: the HTTP status, the call and the
+/// server's own message for an API error, the JSON path for a body that did not decode,
+/// the field for bad input, the host that could not be reached. An error caused by
+/// another one ([`Transport`](Error::Transport), [`Io`](Error::Io),
+/// [`OutcomeUnknown`](Error::OutcomeUnknown)) does not repeat its cause in `Display`: the
+/// cause is [`source()`](std::error::Error::source), as the standard library's guidance
+/// and the AWS SDK have it, so that a report that walks the chain (`anyhow`'s `{:#}`,
+/// `tracing`'s error fields) shows each cause once:
+///
+/// ```
+/// # fn demo(err: rescale::Error) {
+/// let mut text = err.to_string();
+/// let mut cause = std::error::Error::source(&err);
+/// while let Some(c) = cause {
+///     text.push_str(": ");
+///     text.push_str(&c.to_string());
+///     cause = c.source();
+/// }
+/// eprintln!("{text}");
+/// # }
+/// ```
+///
+/// The API key never appears in any variant: text the server sends (a message, a body, a
+/// header) has the key, `Token <key>` and `Bearer <key>` replaced by `[redacted]`.
 ///
 /// ```
 /// # fn demo(err: rescale::Error) {
@@ -53,9 +81,11 @@ pub enum Error {
     },
 
     /// The request could not be sent, or the connection failed while it was answered.
+    /// `Display` names the host; the cause (refused, reset, TLS, ...) is `source()`.
     #[error("transport error: {message}")]
     Transport {
-        /// A description of the failure (never includes headers or the key).
+        /// What failed, naming the host, e.g. `could not connect to eu.rescale.com`
+        /// (never includes headers or the key; the cause is `source`).
         message: String,
         /// The underlying error.
         #[source]
@@ -84,7 +114,7 @@ pub enum Error {
     Pagination(String),
 
     /// Reading or writing a local file failed.
-    #[error("I/O error on `{}`: {source}", path.display())]
+    #[error("I/O error on `{}`", path.display())]
     Io {
         /// The local path involved.
         path: std::path::PathBuf,
@@ -128,7 +158,7 @@ pub enum Error {
     /// }
     /// # }
     /// ```
-    #[error("{}", outcome_unknown_message(operation, job_id.as_ref(), source))]
+    #[error("{}", outcome_unknown_message(operation, job_id.as_ref()))]
     OutcomeUnknown {
         /// What was attempted, e.g. `submit job` or `POST jobs/`.
         operation: String,
@@ -154,31 +184,14 @@ pub enum Error {
     },
 }
 
-fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>, source: &Error) -> String {
+fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>) -> String {
     let check = match job_id {
         Some(id) => format!("check job {id} (its statuses) before trying again"),
         None => "check before trying again, or a second job may be made".to_owned(),
     };
     format!(
-        "outcome unknown: `{operation}` may or may not have taken effect, so it was not retried ({source}); {check}"
+        "outcome unknown: `{operation}` may or may not have taken effect, so it was not retried; {check}"
     )
-}
-
-/// Input refused before anything was sent; becomes [`Error::InvalidInput`] with `?`.
-/// Kept apart from `Error` because it is cloneable: a list request holds it until used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invalid {
-    pub(crate) field: String,
-    pub(crate) reason: String,
-}
-
-impl Invalid {
-    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
 }
 
 impl From<Invalid> for Error {
@@ -187,138 +200,6 @@ impl From<Invalid> for Error {
             field: e.field,
             reason: e.reason,
         }
-    }
-}
-
-/// An HTTP error answered by the service: the status, its message, and the raw body.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The server's message: its `detail`, or its field errors one per line
-    /// (`jobanalyses[0].command: This field may not be blank.`), or the start of a non-JSON body.
-    pub message: String,
-    /// Field errors from a validation answer, as `(path, message)` pairs.
-    pub field_errors: Vec<(String, String)>,
-    /// The body as received, truncated to a few hundred characters.
-    pub body: String,
-    /// The wait the service asked for in `Retry-After`, if any.
-    pub retry_after: Option<Duration>,
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {}", self.status)?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl ApiError {
-    /// Builds the error for a non-success answer from its status and body.
-    pub(crate) fn from_response(
-        status: StatusCode,
-        body: &[u8],
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let text = String::from_utf8_lossy(body);
-        let mut field_errors = Vec::new();
-        let message = match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(serde_json::Value::Object(map)) if map.contains_key("detail") => {
-                match &map["detail"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                }
-            }
-            Ok(value @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
-                flatten_field_errors("", &value, &mut field_errors);
-                field_errors
-                    .iter()
-                    .map(|(path, msg)| {
-                        if path.is_empty() {
-                            msg.clone()
-                        } else {
-                            format!("{path}: {msg}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            }
-            Ok(serde_json::Value::String(s)) => s,
-            _ => snippet(&text_of_html(&text)),
-        };
-        ApiError {
-            status,
-            message,
-            field_errors,
-            body: snippet(&text),
-            retry_after,
-        }
-    }
-}
-
-/// Walks a DRF validation tree (`{"jobanalyses": [{"command": ["..."]}]}`) into
-/// `("jobanalyses[0].command", "...")` pairs.
-fn flatten_field_errors(path: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                flatten_field_errors(&child, v, out);
-            }
-        }
-        Value::Array(items) => {
-            // A list of strings is the list of messages for `path`; a list of objects is
-            // one entry per element of a list in the request.
-            for (i, v) in items.iter().enumerate() {
-                match v {
-                    Value::String(s) => out.push((path.to_owned(), s.clone())),
-                    Value::Object(m) if m.is_empty() => {}
-                    _ => flatten_field_errors(&format!("{path}[{i}]"), v, out),
-                }
-            }
-        }
-        Value::String(s) => out.push((path.to_owned(), s.clone())),
-        Value::Null => {}
-        other => out.push((path.to_owned(), other.to_string())),
-    }
-}
-
-/// Reduces an HTML error page to its visible text, so that `Display` reads
-/// `HTTP 502 Bad Gateway: 502 Bad Gateway` rather than markup.
-fn text_of_html(body: &str) -> String {
-    if !body.trim_start().starts_with('<') {
-        return body.trim().to_owned();
-    }
-    let mut out = String::with_capacity(body.len().min(1024));
-    let mut in_tag = false;
-    for c in body.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The first [`BODY_SNIPPET_CHARS`] characters of `text`, marked when cut.
-pub(crate) fn snippet(text: &str) -> String {
-    match text.char_indices().nth(BODY_SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 
@@ -408,75 +289,35 @@ impl Error {
     }
 
     pub(crate) fn transport(source: reqwest::Error) -> Self {
-        // reqwest's Display includes the URL, which holds no secret (the key travels in a
-        // header only), but is stripped to the path to keep messages short.
-        let source = source.without_url();
-        let message = describe_transport(&source);
-        Error::Transport { message, source }
+        let host = source
+            .url()
+            .map(host_of)
+            .unwrap_or_else(|| "the service".to_owned());
+        let message = if source.is_connect() {
+            format!("could not connect to {host}")
+        } else if source.is_timeout() {
+            format!("no answer in time from {host}")
+        } else if source.is_builder() {
+            format!("the request to {host} could not be built")
+        } else if source.is_body() || source.is_decode() {
+            format!("the connection to {host} failed while the answer was read")
+        } else {
+            format!("the request to {host} failed")
+        };
+        // reqwest's Display would add the URL, which holds no secret (the key travels in a
+        // header only) but says more than the host the message names.
+        Error::Transport {
+            message,
+            source: source.without_url(),
+        }
     }
 }
 
-fn describe_transport(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        message.push_str(": ");
-        message.push_str(&c.to_string());
-        cause = c.source();
-    }
-    message
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_tree_is_flattened_into_readable_lines() {
-        let body = br#"{"jobanalyses": [{"command": ["the 'interactive' flag must be present"]}], "name": ["blank", "too short"]}"#;
-        let e = ApiError::from_response(StatusCode::BAD_REQUEST, body, None);
-        assert_eq!(
-            e.field_errors,
-            vec![
-                (
-                    "jobanalyses[0].command".to_owned(),
-                    "the 'interactive' flag must be present".to_owned()
-                ),
-                ("name".to_owned(), "blank".to_owned()),
-                ("name".to_owned(), "too short".to_owned()),
-            ]
-        );
-        assert_eq!(
-            e.to_string(),
-            "HTTP 400 Bad Request: jobanalyses[0].command: the 'interactive' flag must be present\nname: blank\nname: too short"
-        );
-    }
-
-    #[test]
-    fn second_element_of_a_list_keeps_its_index() {
-        let body = br#"{"jobanalyses": [{}, {"hardware": {"coresPerSlot": ["must be > 0"]}}]}"#;
-        let e = ApiError::from_response(StatusCode::BAD_REQUEST, body, None);
-        assert_eq!(
-            e.message,
-            "jobanalyses[1].hardware.coresPerSlot: must be > 0"
-        );
-    }
-
-    #[test]
-    fn html_page_keeps_status_and_reads_as_text() {
-        let body = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
-        let e = ApiError::from_response(StatusCode::BAD_GATEWAY, body, None);
-        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
-        assert_eq!(e.message, "502 Bad Gateway Bad Gateway");
-        assert!(Error::Api(Box::new(e)).is_retryable());
-    }
-
-    #[test]
-    fn snippet_cuts_long_bodies_on_char_boundaries() {
-        let long = "é".repeat(BODY_SNIPPET_CHARS + 10);
-        let s = snippet(&long);
-        assert_eq!(s.chars().count(), BODY_SNIPPET_CHARS + 1);
-        assert!(s.ends_with('…'));
+/// `host` or `host:port` of a URL, the port only when it is not the scheme's default.
+pub(crate) fn host_of(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }

@@ -1,0 +1,202 @@
+//! A server that echoes the key: it must not reach the caller's errors or the logs, in any
+//! of its forms (the raw key, `Token <key>`, `Bearer <key>`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::capture::Capture;
+use common::{KEY, client, example_job, file_object, job_file, requests};
+use rescale::{Client, Error, RetryPolicy, ThrottleConfig};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Everything an error shows: `Display`, `Debug`, each cause, and the API error's fields.
+fn everything_shown(err: &Error) -> String {
+    let mut shown = format!("{err}\n{err:?}\n{err:#?}\n");
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        shown.push_str(&format!("{c}\n{c:?}\n"));
+        cause = c.source();
+    }
+    if let Some(api) = err.api_error() {
+        shown.push_str(&format!(
+            "{}\n{}\n{:?}\n",
+            api.message, api.body, api.field_errors
+        ));
+    }
+    shown
+}
+
+fn assert_redacted(err: &Error) {
+    let shown = everything_shown(err);
+    assert!(!shown.contains(KEY), "the key leaked: {shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+}
+
+fn fast_client(server: &MockServer) -> Client {
+    Client::builder()
+        .token(KEY)
+        .base_url(format!("{}/api/v2/", server.uri()))
+        .throttle(ThrottleConfig::off())
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1))
+                .max_delay(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_401_that_echoes_the_token_header_shows_no_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "detail": format!("Invalid token header: Token {KEY}; also Bearer {KEY}; or {KEY}")
+        })))
+        .mount(&server)
+        .await;
+
+    let err = client(&server).jobs().get("LeeKa").await.unwrap_err();
+
+    assert_redacted(&err);
+    let api = err.api_error().unwrap();
+    assert_eq!(
+        api.message,
+        "Invalid token header: Token [redacted]; also Bearer [redacted]; or [redacted]"
+    );
+    assert!(api.body.contains("Token [redacted]"), "{}", api.body);
+}
+
+#[tokio::test]
+async fn field_errors_and_plain_bodies_that_echo_the_key_show_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "name": [format!("`Token {KEY}` is not a name")],
+            KEY: ["a field named like the key"]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/forbidden/"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_raw(format!("no access for {KEY}"), "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    let jobs = client(&server).jobs();
+
+    let bad = jobs.create(&example_job()).await.unwrap_err();
+    let forbidden = jobs.get("forbidden").await.unwrap_err();
+
+    assert_redacted(&bad);
+    assert_eq!(bad.api_error().unwrap().field_errors.len(), 2);
+    assert_redacted(&forbidden);
+    assert_eq!(
+        forbidden.api_error().unwrap().message,
+        "no access for [redacted]"
+    );
+}
+
+#[tokio::test]
+async fn an_undecodable_answer_holding_the_key_shows_none_even_where_the_snippet_is_cut() {
+    let server = MockServer::start().await;
+    // The key straddles the cut of the snippet (512 characters): half a key is a leak too.
+    let filler = "x".repeat(492);
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/cut/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!("{{\"id\": \"{filler}Token {KEY}"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    // serde's message quotes the value it could not take.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/typed/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": ["Bearer", KEY]})))
+        .mount(&server)
+        .await;
+    let jobs = client(&server).jobs();
+
+    let cut = jobs.get("cut").await.unwrap_err();
+    let typed = jobs.get("typed").await.unwrap_err();
+
+    for err in [&cut, &typed] {
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let shown = everything_shown(err);
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(
+            !shown.contains(&KEY[..6]),
+            "part of the key leaked: {shown}"
+        );
+    }
+    assert!(everything_shown(&cut).contains("Token [redac"));
+}
+
+#[tokio::test]
+async fn retries_and_failures_log_no_key() {
+    let log = Capture::start();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/flaky/"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({"detail": format!("Token {KEY} busy")})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"detail": format!("Token {KEY} broke")})),
+        )
+        .mount(&server)
+        .await;
+    let client = fast_client(&server);
+
+    let flaky = client.jobs().get("flaky").await.unwrap_err();
+    let unknown = client.jobs().create(&example_job()).await.unwrap_err();
+
+    assert_eq!(requests(&server).await.len(), 3 + 1);
+    assert_redacted(&flaky);
+    assert!(unknown.is_outcome_unknown(), "{unknown:?}");
+    assert_redacted(&unknown);
+    let text = log.text();
+    assert_eq!(text.matches("retrying").count(), 2, "{text}");
+    assert!(text.contains("request failed"), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains(KEY), "the key leaked into the log: {text}");
+}
+
+#[tokio::test]
+async fn a_download_header_that_echoes_the_key_shows_none() {
+    let server = MockServer::start().await;
+    let file = job_file(&file_object("F1", "out.txt", b"abc"));
+    Mock::given(method("GET"))
+        .and(path("/api/v2/files/F1/contents/"))
+        .respond_with(
+            ResponseTemplate::new(206)
+                .insert_header("Content-Range", format!("bytes Token {KEY}").as_str())
+                .set_body_bytes(b"abc".to_vec()),
+        )
+        .mount(&server)
+        .await;
+    let mut sink = Vec::new();
+
+    let err = client(&server)
+        .files()
+        .download(&file)
+        .to_writer(&mut sink)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert_redacted(&err);
+}
