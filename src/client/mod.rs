@@ -170,7 +170,10 @@ mod tests {
         assert!(Arc::ptr_eq(&once.cache, &base.cache));
         assert_eq!(base.transport.settings().retry, RetryPolicy::default());
         assert_eq!(once.transport.settings().retry, RetryPolicy::none());
-        assert_eq!(once.transport.settings().attempt_timeout, Duration::from_secs(5));
+        assert_eq!(
+            once.transport.settings().attempt_timeout,
+            Duration::from_secs(5)
+        );
         assert_eq!(
             once.transport.settings().operation_timeout,
             Some(Duration::from_secs(9))

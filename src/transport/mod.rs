@@ -457,12 +457,13 @@ impl Transport {
         let status = response.status();
         let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
         let body = self.read_body(response).await.unwrap_or_default();
-        let mut api = ApiError::from_response(status, &body, retry_after, &self.shared.redactor).on_call(
-            &req.method,
-            self.call_path(&req.url),
-            &host_of(url),
-            key_sent,
-        );
+        let mut api = ApiError::from_response(status, &body, retry_after, &self.shared.redactor)
+            .on_call(
+                &req.method,
+                self.call_path(&req.url),
+                &host_of(url),
+                key_sent,
+            );
         if let Some(note) = note {
             api.message = note;
         }
