@@ -40,6 +40,19 @@ async fn job_answers(server: &MockServer) {
         .await;
 }
 
+/// The job, 30 seconds late: any timeout under test ends the wait first.
+async fn slow_job_answers(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/LeeKa/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("job.json"))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn an_override_without_retries_sends_a_failing_get_once_while_the_client_retries() {
     let server = MockServer::start().await;
@@ -125,15 +138,7 @@ async fn the_client_and_its_override_spend_one_budget() {
 #[tokio::test]
 async fn an_operation_timeout_override_ends_a_slow_call_and_names_itself() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/LeeKa/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(fixture("job.json"))
-                .set_delay(Duration::from_secs(30)),
-        )
-        .mount(&server)
-        .await;
+    slow_job_answers(&server).await;
     let base = client(&server, ThrottleConfig::off());
 
     let err = base
@@ -151,15 +156,7 @@ async fn an_operation_timeout_override_ends_a_slow_call_and_names_itself() {
 #[tokio::test]
 async fn an_attempt_timeout_override_cuts_each_attempt() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/LeeKa/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(fixture("job.json"))
-                .set_delay(Duration::from_secs(30)),
-        )
-        .mount(&server)
-        .await;
+    slow_job_answers(&server).await;
     let base = client(&server, ThrottleConfig::off());
 
     // Two attempts of 200 ms each: the first try and one retry.
