@@ -93,6 +93,7 @@ impl Account {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct User {
     /// User id.
     #[serde(default, deserialize_with = "lenient_text")]
@@ -115,6 +116,7 @@ pub struct User {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Project {
     /// Project id: the value of a job's `projectId` (a number is read as text).
     #[serde(default, deserialize_with = "lenient_text")]

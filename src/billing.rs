@@ -53,6 +53,7 @@ impl Billing {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ComputePrice {
     /// The core type's code (also read from an object `{"code": ...}`).
     #[serde(default, deserialize_with = "code_or_object")]
@@ -75,6 +76,7 @@ pub struct ComputePrice {
 /// An amount of money. The unit it is charged per is not documented.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PriceValue {
     /// The amount (a number, or a text that reads as one). Unit undocumented.
     #[serde(default, deserialize_with = "lenient_f64")]

@@ -229,6 +229,7 @@ impl Catalog {
 /// One problem found by [`Catalog::preflight`]: the field (e.g.
 /// `job_analyses[0].hardware.walltime`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// The field, named as in [`NewJob`] (snake case, with indices).
     pub field: String,
@@ -278,6 +279,7 @@ where
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Analysis {
     /// Code used in job definitions, e.g. `abaqus`.
     pub code: String,
@@ -320,6 +322,7 @@ impl Analysis {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AnalysisVersion {
     /// Display version, e.g. `6.14-1`.
     pub version: Option<String>,
@@ -347,6 +350,7 @@ pub struct AnalysisVersion {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CoreType {
     /// Code used in job definitions, e.g. `emerald`.
     pub code: String,

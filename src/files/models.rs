@@ -14,6 +14,7 @@ use crate::serde_util::{null_as_default, opt_u32, opt_u64};
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct JobFile {
     /// File id, e.g. `WvNKdb`.
     pub id: String,
@@ -79,6 +80,7 @@ impl JobFile {
 /// One checksum of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FileChecksum {
     /// The hash function, e.g. `sha512`.
     #[serde(default)]

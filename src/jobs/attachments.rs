@@ -22,6 +22,7 @@ use crate::transport::ApiRequest;
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Instance {
     /// Instance id (a number is read as text).
     #[serde(default, deserialize_with = "lenient_text")]
@@ -44,6 +45,7 @@ pub struct Instance {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ConnectionDetails {
     /// Hosts and ports.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -56,6 +58,7 @@ pub struct ConnectionDetails {
 /// One host and port of [`ConnectionDetails`].
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Connection {
     /// Host name or address.
     pub host: Option<String>,

@@ -19,6 +19,7 @@ use crate::transport::ApiRequest;
 /// One file of an in-progress run, as `directory-contents/` lists it.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunDirectoryEntry {
     /// The file's path in the run's working directory, e.g. `airFoil2D/0/U`: what
     /// [`Jobs::tail`] takes.
@@ -37,6 +38,7 @@ pub struct RunDirectoryEntry {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TailLines {
     /// What `file(1)` says of the file, e.g. `.../0/U: ASCII English text`.
     pub file_type: Option<String>,
@@ -51,6 +53,7 @@ pub struct TailLines {
 /// The answer to [`Jobs::snapshot_run`].
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// The exit code of the snapshot command: 0 is success (`exitcode`).
     #[serde(rename = "exitcode", default)]

@@ -72,6 +72,7 @@ impl<'de> Deserialize<'de> for RunType {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Run {
     /// Run id, a numeric string such as `"1"` (a JSON number is read as text too).
     #[serde(deserialize_with = "id_text")]
@@ -119,6 +120,7 @@ impl Run {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RunVariable {
     /// Variable name.
     #[serde(default, deserialize_with = "null_as_default")]

@@ -93,6 +93,7 @@ impl JobState {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StatusDisplay {
     /// The status text; `""` for a job never submitted.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -122,6 +123,7 @@ impl StatusDisplay {
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StatusEntry<S> {
     /// The status.
     pub status: S,

@@ -22,6 +22,7 @@ mod numbered;
 /// Missing keys read as `None` (the service has been seen to omit `next`, and to spell
 /// `previous` as `prev`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// How many items the whole list holds.
     #[serde(default, deserialize_with = "opt_u64")]
