@@ -110,7 +110,7 @@ async fn list(work: &WireWork) -> Vec<WireRow> {
         ));
     }
     // The same work without the latency: what the fake and the client spend besides
-    // round trips (the fake renders each page under one lock, so pages do not overlap).
+    // round trips (the fake rendering the pages, the client decoding them).
     fake.set_latency(Duration::ZERO);
     let mut times = Vec::new();
     let mut requests = 0;

@@ -5,28 +5,59 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalogue;
 use crate::lifecycle::Status;
-use crate::page::PageReq;
+use crate::page::{Page, PageReq};
 use crate::state::{Job, JobDef, Life, OWNER, Shared};
 use crate::util::{self, detail, empty, json_response, not_found};
 use crate::validate;
 
 pub use crate::runs::{run, run_files, runs};
 
-fn display(content: &str) -> Value {
+/// How a status is shown in a job summary.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Display {
+    content: &'static str,
+    label_class: &'static str,
+    use_label: bool,
+}
+
+fn display(content: &'static str) -> Display {
     let (label_class, use_label) = match content {
         "" | "Completed" | "Stopped" | "Not Started" => ("", false),
         "Executing" | "Started" => ("label-success", true),
         "Stopping" | "Stop Requested" | "Force Stop" => ("label-warning", true),
         _ => ("label-info", true),
     };
-    json!({ "content": content, "labelClass": label_class, "useLabel": use_label })
+    Display {
+        content,
+        label_class,
+        use_label,
+    }
 }
 
-fn summary(s: &Shared, job: &Job, now: Instant) -> Value {
+/// A job as `GET jobs/` lists it, taken from the state under its lock and serialised
+/// after it is released (fields in the order the API answers them).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    analysis_names: Vec<Value>,
+    cluster_status_display: Display,
+    date_inserted: String,
+    id: String,
+    is_visible: bool,
+    job_status: Display,
+    name: String,
+    owner: &'static str,
+    shared_with: Vec<String>,
+    storage: usize,
+}
+
+fn summary(s: &Shared, job: &Job, now: Instant) -> Summary {
     let (status, cluster) = job.current(now);
     let storage: usize = job
         .outputs
@@ -34,25 +65,26 @@ fn summary(s: &Shared, job: &Job, now: Instant) -> Value {
         .filter_map(|id| s.files.get(id))
         .map(|f| f.data.len())
         .sum();
-    json!({
-        "analysisNames": job.analysis_names(),
-        "clusterStatusDisplay": display(cluster),
-        "dateInserted": util::date_z(&job.date_inserted),
-        "id": job.id,
-        "isVisible": true,
-        "jobStatus": display(status),
-        "name": job.name(),
-        "owner": OWNER,
-        "sharedWith": job.shared_with,
-        "storage": storage,
-    })
+    Summary {
+        analysis_names: job.analysis_names(),
+        cluster_status_display: display(cluster),
+        date_inserted: util::date_z(&job.date_inserted),
+        id: job.id.clone(),
+        is_visible: true,
+        job_status: display(status),
+        name: job.name(),
+        owner: OWNER,
+        shared_with: job.shared_with.clone(),
+        storage,
+    }
 }
 
-/// GET jobs/
-pub fn list(s: &Shared, path: &str, query: Option<&str>, now: Instant) -> Response {
+/// GET jobs/: the page's summaries, to be serialised once the state's lock is released
+/// ([`Page::into_response`]), or the error answer.
+pub fn list(s: &Shared, path: &str, query: Option<&str>, now: Instant) -> Page<Summary> {
     let req = match PageReq::parse(s, path, query) {
         Ok(r) => r,
-        Err(resp) => return *resp,
+        Err(resp) => return Page::Answered(*resp),
     };
     let pairs = util::query_pairs(query);
     let state = util::query_get(&pairs, "state").map(str::to_owned);
@@ -73,7 +105,7 @@ pub fn list(s: &Shared, path: &str, query: Option<&str>, now: Instant) -> Respon
     let (count, page): (usize, Vec<&Job>) = if state.is_none() && job_status.is_none() {
         let count = s.jobs.len();
         match req.range(count) {
-            Err(resp) => return *resp,
+            Err(resp) => return Page::Answered(*resp),
             Ok(r) => (
                 count,
                 s.jobs.values().rev().skip(r.start).take(r.len()).collect(),
@@ -82,12 +114,16 @@ pub fn list(s: &Shared, path: &str, query: Option<&str>, now: Instant) -> Respon
     } else {
         let all: Vec<&Job> = s.jobs.values().rev().filter(|j| keep(j)).collect();
         match req.range(all.len()) {
-            Err(resp) => return *resp,
+            Err(resp) => return Page::Answered(*resp),
             Ok(r) => (all.len(), all[r].to_vec()),
         }
     };
     let results = page.iter().map(|j| summary(s, j, now)).collect();
-    json_response(StatusCode::OK, req.body(count, results))
+    Page::Items {
+        req,
+        count,
+        results,
+    }
 }
 
 fn invalid_pk(id: &str) -> Value {
@@ -527,4 +563,68 @@ pub fn files(s: &Shared, id: &str, path: &str, query: Option<&str>) -> Response 
         .map(|f| s.file_json(f))
         .collect();
     req.respond(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FakeConfig;
+
+    /// The typed page is byte for byte what the `json!` rendering answered: same keys,
+    /// same order, same values.
+    #[tokio::test]
+    async fn a_listed_page_is_the_json_it_always_was() {
+        let origin = "http://127.0.0.1:1".to_owned();
+        let mut s = Shared::new(FakeConfig::default(), "key".to_owned(), origin.clone());
+        s.seed_jobs(3);
+        let now = Instant::now();
+        let resp = list(&s, "/api/v2/jobs/", Some("page=2&page_size=1&x=y"), now).into_response();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let job = s.jobs.values().rev().nth(1).unwrap();
+        let shown = |content: &str, class: &str, label: bool| json!({ "content": content, "labelClass": class, "useLabel": label });
+        let link = |page: u32| format!("{origin}/api/v2/jobs/?page={page}&page_size=1&x=y");
+        let expected = json!({
+            "count": 3,
+            "next": link(3),
+            "previous": link(1),
+            "results": [{
+                "analysisNames": ["Custom User-Defined Software"],
+                "clusterStatusDisplay": shown("Stopped", "", false),
+                "dateInserted": job.date_inserted.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                "id": job.id,
+                "isVisible": true,
+                "jobStatus": shown("Completed", "", false),
+                "name": "Seeded job 2",
+                "owner": OWNER,
+                "sharedWith": [],
+                "storage": 0,
+            }],
+        });
+        assert_eq!(
+            String::from_utf8(body.to_vec()).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_past_the_end_is_invalid() {
+        let mut s = Shared::new(FakeConfig::default(), "key".to_owned(), String::new());
+        s.seed_jobs(3);
+        let resp = list(
+            &s,
+            "/api/v2/jobs/",
+            Some("page=4&page_size=1"),
+            Instant::now(),
+        );
+        let resp = resp.into_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"detail":"Invalid page."}"#);
+    }
 }

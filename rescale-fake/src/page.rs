@@ -2,9 +2,10 @@
 
 use std::ops::Range;
 
-use axum::http::StatusCode;
-use axum::response::Response;
-use serde_json::{Value, json};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::state::Shared;
 use crate::util;
@@ -77,26 +78,64 @@ impl PageReq {
         format!("{}?{query}", self.url)
     }
 
-    /// The page body for `results` (the items of [`PageReq::range`]) out of `count`.
-    pub fn body(&self, count: usize, results: Vec<Value>) -> Value {
-        let next = (self.page * self.size < count).then(|| self.link(self.page + 1));
-        let previous = (self.page > 1).then(|| self.link(self.page - 1));
-        json!({ "count": count, "next": next, "previous": previous, "results": results })
+    /// The page answer for `results` (the items of [`PageReq::range`]) out of `count`.
+    pub fn answer<T: Serialize>(&self, count: usize, results: &[T]) -> Response {
+        let body = Body {
+            count,
+            next: (self.page * self.size < count).then(|| self.link(self.page + 1)),
+            previous: (self.page > 1).then(|| self.link(self.page - 1)),
+            results,
+        };
+        match serde_json::to_vec(&body) {
+            Ok(bytes) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                bytes,
+            )
+                .into_response(),
+            Err(_) => util::json_response(StatusCode::INTERNAL_SERVER_ERROR, Value::Null),
+        }
     }
 
     /// Paginates a fully built list.
     pub fn respond(&self, items: Vec<Value>) -> Response {
-        let count = items.len();
-        match self.range(count) {
+        match self.range(items.len()) {
             Err(resp) => *resp,
-            Ok(range) => {
-                let results = items
-                    .into_iter()
-                    .skip(range.start)
-                    .take(range.len())
-                    .collect();
-                util::json_response(StatusCode::OK, self.body(count, results))
-            }
+            Ok(range) => self.answer(items.len(), &items[range]),
+        }
+    }
+}
+
+/// A page as DRF answers it.
+#[derive(Serialize)]
+struct Body<'a, T> {
+    count: usize,
+    next: Option<String>,
+    previous: Option<String>,
+    results: &'a [T],
+}
+
+/// A list handler's outcome: a page of items, serialised by [`Page::into_response`] once
+/// the state's lock is released, or an answer already made (an invalid page).
+pub enum Page<T> {
+    Items {
+        req: PageReq,
+        count: usize,
+        results: Vec<T>,
+    },
+    Answered(Response),
+}
+
+impl<T: Serialize> Page<T> {
+    /// The HTTP answer.
+    pub fn into_response(self) -> Response {
+        match self {
+            Page::Items {
+                req,
+                count,
+                results,
+            } => req.answer(count, &results),
+            Page::Answered(resp) => resp,
         }
     }
 }

@@ -411,7 +411,12 @@ async fn answer(
         s.ensure_outputs(id, now);
     }
     match (method.as_str(), pattern) {
-        ("GET", "jobs/") => jobs::list(&s, path, q, now),
+        ("GET", "jobs/") => {
+            // Serialised without the lock: concurrent pages do not wait on each other.
+            let page = jobs::list(&s, path, q, now);
+            drop(s);
+            page.into_response()
+        }
         ("POST", "jobs/") => jobs::create(&mut s, &body),
         ("GET", "jobs/{id}/") => jobs::get(&s, id),
         ("PUT", "jobs/{id}/") => jobs::put(&mut s, id, &body),

@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use md5::Md5;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
@@ -34,7 +34,7 @@ pub fn id_is_odd(id: &str) -> bool {
 
 /// RFC 3339 with microseconds and `Z`.
 pub fn date_z(d: &DateTime<Utc>) -> String {
-    d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    d.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// RFC 3339 with microseconds and `+00:00`.
