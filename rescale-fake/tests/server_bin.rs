@@ -302,3 +302,92 @@ async fn serves_https_with_the_certificate_it_writes() {
     );
     assert!(server.stop("INT").await.success());
 }
+
+/// The last line of a solver's log as `GET tail/?lines=1` shows it, once the run is in
+/// progress (`None` before: the server answers 400 until the job is executing).
+async fn last_log_line(server: &Server, job: &str) -> Option<String> {
+    let (status, body) = server
+        .get(&format!(
+            "jobs/{job}/runs/1/tail/{}/?lines=1",
+            rescale_fake::LOG_PATH
+        ))
+        .await;
+    if status == 400 {
+        return None;
+    }
+    assert_eq!(status, 200, "{body}");
+    body["lines"][0].as_str().map(str::to_owned)
+}
+
+/// The iteration a solver's log line reports (`Time = N  ...`).
+fn iteration(line: &str) -> u64 {
+    line.strip_prefix("Time = ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a solver line: {line}"))
+}
+
+#[tokio::test]
+async fn starts_solvers_and_caps_job_hours_from_its_flags() {
+    let args = [
+        "--port",
+        "0",
+        "--step",
+        "5ms",
+        "--solvers",
+        "1",
+        "--solver-lines",
+        "100000",
+        "--solver-line-every",
+        "10ms",
+        "--max-job-hours",
+        "5",
+    ];
+    let server = Server::start(&args).await;
+
+    let (status, me) = server.get("users/me/").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["maxJobHours"], 5);
+
+    let (status, page) = server.get("jobs/").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["count"], 1, "one solver job: {page}");
+    let job = page["results"][0]["id"].as_str().unwrap().to_owned();
+
+    // The log grows: wait (on the condition, guarded against a hang) for a line, then for
+    // a later one.
+    let grown = tokio::time::timeout(PATIENCE, async {
+        let mut first = None;
+        loop {
+            if let Some(line) = last_log_line(&server, &job).await {
+                let n = iteration(&line);
+                match first {
+                    None => first = Some(n),
+                    Some(f) if n > f => return (f, n),
+                    Some(_) => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the solver's log grows");
+    assert!(grown.1 > grown.0);
+
+    let (status, dir) = server.get(&format!("jobs/{job}/runs/1/directory-contents/")).await;
+    assert_eq!(status, 200, "{dir}");
+    assert!(dir.to_string().contains(rescale_fake::LOG_PATH), "{dir}");
+
+    // The run goes on until stopped.
+    let (status, body) = server
+        .json(
+            reqwest::Method::POST,
+            &format!("jobs/{job}/runs/1/stop/"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(last_log_line(&server, &job).await, None, "stopped");
+
+    assert!(server.stop("TERM").await.success());
+}
