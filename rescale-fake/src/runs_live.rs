@@ -139,6 +139,7 @@ impl FakeRescale {
             id.clone(),
             Solver::new(now + step * 5, config.line_every, config.lines),
         );
+        crate::persist::save_if_changed(&mut s);
         id
     }
 }

@@ -374,7 +374,9 @@ async fn starts_solvers_and_caps_job_hours_from_its_flags() {
     .expect("the solver's log grows");
     assert!(grown.1 > grown.0);
 
-    let (status, dir) = server.get(&format!("jobs/{job}/runs/1/directory-contents/")).await;
+    let (status, dir) = server
+        .get(&format!("jobs/{job}/runs/1/directory-contents/"))
+        .await;
     assert_eq!(status, 200, "{dir}");
     assert!(dir.to_string().contains(rescale_fake::LOG_PATH), "{dir}");
 

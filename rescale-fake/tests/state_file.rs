@@ -311,7 +311,9 @@ async fn solvers_attachments_and_max_job_hours_survive_a_restart() {
         .post(&format!("jobs/{solver}/runs/1/snapshot/"), Value::Null)
         .await;
     assert_eq!(status, 200, "{second}");
-    let previous = second["lastSnapshotID"].as_str().expect("the first snapshot");
+    let previous = second["lastSnapshotID"]
+        .as_str()
+        .expect("the first snapshot");
     let (status, file) = api.get(&format!("files/{previous}/")).await;
     assert_eq!(status, 200, "{file}");
     let (status, _) = api
