@@ -105,7 +105,7 @@ pub(crate) fn check_id<'a>(field: &str, id: &'a str) -> Result<&'a str, Invalid>
         ));
     }
     if id == "." || id == ".." {
-        return Err(Invalid::new(field, format!("`{id}` is not an id")));
+        return Err(Invalid::new(field, "must not be `.` or `..`"));
     }
     Ok(id)
 }

@@ -200,3 +200,30 @@ async fn a_download_header_that_echoes_the_key_shows_none() {
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_redacted(&err);
 }
+
+#[tokio::test]
+async fn a_next_link_that_echoes_the_key_shows_none_in_the_error() {
+    use futures::TryStreamExt;
+    let server = MockServer::start().await;
+    // The link is not a URL, so it is refused; the refusal quotes it.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 2,
+            "next": format!("http://[{KEY}/jobs/?page=2"),
+            "previous": null,
+            "results": [{"id": "J1", "name": "one"}]
+        })))
+        .mount(&server)
+        .await;
+    let err = fast_client(&server)
+        .jobs()
+        .list()
+        .concurrency(1)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Pagination(_)), "{err:?}");
+    assert_redacted(&err);
+}

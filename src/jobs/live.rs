@@ -12,6 +12,7 @@ use super::Jobs;
 use crate::client::Client;
 use crate::error::{Invalid, Result};
 use crate::files::{ByteStream, body_stream};
+use crate::id::check_id;
 use crate::serde_util::{lenient_text, null_as_default};
 use crate::transport::ApiRequest;
 
@@ -80,24 +81,20 @@ impl Snapshot {
 /// the caller and are untrusted: an empty part, `.`, `..` or a control character would
 /// change which URL is asked for, so they are refused.
 pub(crate) fn path_parts(path: &str) -> std::result::Result<Vec<&str>, Invalid> {
+    let refuse =
+        |reason: &str| Invalid::new("path", format!("`{}`: {reason}", path.escape_debug()));
     if path.is_empty() {
         return Err(Invalid::new("path", "must not be empty"));
     }
     let parts: Vec<&str> = path.split('/').collect();
     for part in &parts {
-        let reason = if part.is_empty() {
-            "has an empty part (a leading, trailing or doubled `/`)"
-        } else if *part == "." || *part == ".." {
-            "must not have `.` or `..` parts"
-        } else if part.chars().any(char::is_control) {
-            "must not contain control characters"
-        } else {
-            continue;
-        };
-        return Err(Invalid::new(
-            "path",
-            format!("`{}` {reason}", path.escape_debug()),
-        ));
+        if part.is_empty() {
+            return Err(refuse(
+                "a part is empty (a leading, trailing or doubled `/`)",
+            ));
+        }
+        // Each part becomes one segment, so it passes the check every id passes.
+        check_id("path", part).map_err(|e| refuse(&format!("a part {}", e.reason)))?;
     }
     Ok(parts)
 }

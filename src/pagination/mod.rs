@@ -416,8 +416,14 @@ impl PageWalk {
         .boxed()
     }
 
-    /// Checks a `next` link and puts back what it dropped.
+    /// Checks a `next` link and puts back what it dropped. The link is the server's
+    /// text, so the key is taken out of any error that quotes it.
     fn follow(&mut self, current: &Url, next: &str) -> Result<Url> {
+        let checked = self.check_next(current, next);
+        checked.map_err(|e| self.client.transport.redact(e))
+    }
+
+    fn check_next(&mut self, current: &Url, next: &str) -> Result<Url> {
         let transport = &self.client.transport;
         let mut url = current
             .join(next)

@@ -69,8 +69,8 @@ fn start_redis() -> String {
         .expect("a free loopback port")
         .port();
     let script = format!(
-        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 & \
-         r=$!; while kill -0 {parent} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done; kill $r 2>/dev/null",
+        "(redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no & \
+         r=$!; while kill -0 {parent} && kill -0 $r; do sleep 1; done; kill $r) >/dev/null 2>&1 &",
         parent = std::process::id()
     );
     let has_redis = std::process::Command::new("sh")
@@ -81,11 +81,13 @@ fn start_redis() -> String {
         has_redis,
         "these tests need a Redis server: install redis-server (Debian: apt-get install redis-server) or set RESCALE_TEST_REDIS_URL"
     );
-    std::process::Command::new("sh")
+    // The shell puts the server and its watcher in the background and returns at once.
+    let started = std::process::Command::new("sh")
         .args(["-c", &script])
         .stdin(std::process::Stdio::null())
-        .spawn()
+        .status()
         .expect("starting redis-server");
+    assert!(started.success(), "could not start redis-server: {started}");
     // Up when it answers PING; bounded so that a server that never starts fails the test.
     for _ in 0..600 {
         if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
