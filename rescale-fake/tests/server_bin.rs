@@ -303,28 +303,10 @@ async fn serves_https_with_the_certificate_it_writes() {
     assert!(server.stop("INT").await.success());
 }
 
-/// The last line of a solver's log as `GET tail/?lines=1` shows it, once the run is in
-/// progress (`None` before: the server answers 400 until the job is executing).
-async fn last_log_line(server: &Server, job: &str) -> Option<String> {
-    let (status, body) = server
-        .get(&format!(
-            "jobs/{job}/runs/1/tail/{}/?lines=1",
-            rescale_fake::LOG_PATH
-        ))
-        .await;
-    if status == 400 {
-        return None;
-    }
-    assert_eq!(status, 200, "{body}");
-    body["lines"][0].as_str().map(str::to_owned)
-}
-
-/// The iteration a solver's log line reports (`Time = N  ...`).
-fn iteration(line: &str) -> u64 {
-    line.strip_prefix("Time = ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("not a solver line: {line}"))
+/// The iteration of the last line of a solver's log, once its run is in progress.
+async fn last_iteration(server: &Server, job: &str) -> Option<u64> {
+    let (status, body) = server.get(&common::solver_tail(job)).await;
+    common::solver_iteration(status, &body)
 }
 
 #[tokio::test]
@@ -359,8 +341,7 @@ async fn starts_solvers_and_caps_job_hours_from_its_flags() {
     let grown = tokio::time::timeout(PATIENCE, async {
         let mut first = None;
         loop {
-            if let Some(line) = last_log_line(&server, &job).await {
-                let n = iteration(&line);
+            if let Some(n) = last_iteration(&server, &job).await {
                 match first {
                     None => first = Some(n),
                     Some(f) if n > f => return (f, n),
@@ -389,7 +370,7 @@ async fn starts_solvers_and_caps_job_hours_from_its_flags() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(last_log_line(&server, &job).await, None, "stopped");
+    assert_eq!(last_iteration(&server, &job).await, None, "stopped");
 
     assert!(server.stop("TERM").await.success());
 }

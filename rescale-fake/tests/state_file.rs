@@ -245,19 +245,8 @@ async fn save_writes_what_a_start_reads_and_a_bad_file_is_refused() {
 
 /// The iteration of the last line of a solver's log, once its run is in progress.
 async fn last_iteration(api: &Api, job: &str) -> Option<u64> {
-    let (status, body) = api
-        .get(&format!(
-            "jobs/{job}/runs/1/tail/{}/?lines=1",
-            rescale_fake::LOG_PATH
-        ))
-        .await;
-    if status == 400 {
-        return None;
-    }
-    assert_eq!(status, 200, "{body}");
-    let line = body["lines"][0].as_str()?;
-    let n = line.strip_prefix("Time = ")?.split_whitespace().next()?;
-    Some(n.parse().expect("an iteration number"))
+    let (status, body) = api.get(&common::solver_tail(job)).await;
+    common::solver_iteration(status, &body)
 }
 
 #[tokio::test]
