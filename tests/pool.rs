@@ -6,7 +6,7 @@
 //! clone it never happens, however the calls are timed), and two independent clients,
 //! the control, never share a connection. How many connections a run opens (a pooled
 //! connection may come back to the pool a moment after its answer was read) is not
-//! asserted.
+//! asserted. The same holds for a handle with overridden settings (`Client::with_retry`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -147,5 +147,32 @@ async fn two_independent_clients_never_share_a_connection() {
     for callers in per_connection.values() {
         assert_eq!(callers.len(), 1, "{per_connection:?}");
     }
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_client_and_its_overrides_share_one_pool() {
+    // `with_retry` and the timeout overrides change settings, not the pool: a request of
+    // the override arriving on a connection the client opened (or the reverse) proves it.
+    let (base, seen, task) = server().await;
+    let original = client(&base);
+    let once_only = original
+        .with_retry(rescale::RetryPolicy::none())
+        .with_attempt_timeout(std::time::Duration::from_secs(20))
+        .with_operation_timeout(std::time::Duration::from_secs(60));
+
+    for i in 0..50 {
+        original.jobs().get(format!("base-{i}")).await.unwrap();
+        once_only.jobs().get(format!("override-{i}")).await.unwrap();
+    }
+
+    let per_connection = callers_per_connection(&seen);
+    assert!(
+        per_connection
+            .values()
+            .any(|callers| callers.contains("base") && callers.contains("override")),
+        "no connection served both the client and its override: the override has a pool \
+         of its own ({per_connection:?})"
+    );
     task.abort();
 }

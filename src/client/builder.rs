@@ -21,8 +21,8 @@ use crate::transport::{self, Settings, Transport};
 /// let client = rescale::Client::builder()
 ///     .token("my-api-key")
 ///     .platform(rescale::Platform::Eu)
-///     .timeout(Duration::from_secs(60))
-///     .deadline(Duration::from_secs(300))
+///     .attempt_timeout(Duration::from_secs(60))
+///     .operation_timeout(Duration::from_secs(300))
 ///     .build()?;
 /// assert_eq!(client.base_url().as_str(), "https://eu.rescale.com/api/v2/");
 /// # Ok::<(), rescale::Error>(())
@@ -38,8 +38,8 @@ pub struct ClientBuilder {
     throttle: ThrottleConfig,
     throttle_store: Option<Arc<dyn ThrottleStore>>,
     connect_timeout: Option<Duration>,
-    timeout: Option<Duration>,
-    deadline: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
     read_idle_timeout: Option<Duration>,
     max_body_bytes: Option<usize>,
 }
@@ -54,8 +54,8 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("throttle", &self.throttle)
             .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("deadline", &self.deadline)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("operation_timeout", &self.operation_timeout)
             .field("read_idle_timeout", &self.read_idle_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish()
@@ -165,21 +165,36 @@ impl ClientBuilder {
 
     /// How long one attempt may take (default 30 s): until the whole answer for calls that
     /// return a value, until the headers for a download, whose body is governed by
-    /// [`read_idle_timeout`](ClientBuilder::read_idle_timeout).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+    /// [`read_idle_timeout`](ClientBuilder::read_idle_timeout). Each retry gets its own
+    /// attempt timeout; the whole operation is bounded by
+    /// [`operation_timeout`](ClientBuilder::operation_timeout).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
         self
     }
 
-    /// How long a whole call may take, its retries and waits included (none by default).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+    /// How long a whole operation may take, its throttling waits, every attempt and every
+    /// backoff included (none by default): the deadline of one call.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
         self
+    }
+
+    /// The older name of [`attempt_timeout`](ClientBuilder::attempt_timeout), kept so that
+    /// existing code builds; prefer the new name, which says what it bounds.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.attempt_timeout(timeout)
+    }
+
+    /// The older name of [`operation_timeout`](ClientBuilder::operation_timeout), kept so
+    /// that existing code builds; prefer the new name.
+    pub fn deadline(self, deadline: Duration) -> Self {
+        self.operation_timeout(deadline)
     }
 
     /// How long a download's body may go without a single byte arriving (default 60 s). A
     /// long download is never cut by a total timeout, only by this. (Answers read into
-    /// memory are bounded by the per-attempt [`timeout`](ClientBuilder::timeout).)
+    /// memory are bounded by the [`attempt_timeout`](ClientBuilder::attempt_timeout).)
     pub fn read_idle_timeout(mut self, timeout: Duration) -> Self {
         self.read_idle_timeout = Some(timeout);
         self
@@ -221,24 +236,17 @@ impl ClientBuilder {
         };
         let base_url = parse_base_url(&raw)?;
 
-        let timeout = self.timeout.unwrap_or(transport::DEFAULT_TIMEOUT);
-        for (name, value) in [
-            ("timeout", Some(timeout)),
-            ("deadline", self.deadline),
-            ("connect_timeout", self.connect_timeout),
-            ("read_idle_timeout", self.read_idle_timeout),
-        ] {
-            if value.is_some_and(|d| d.is_zero()) {
-                return Err(Error::Config(format!(
-                    "the {name} must be longer than zero"
-                )));
-            }
+        if self.connect_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(Error::Config(
+                "the connect_timeout must be longer than zero".into(),
+            ));
         }
         let settings = Settings {
-            throttle: Throttle::with_store(&self.throttle, self.throttle_store)?,
             retry: self.retry,
-            timeout,
-            deadline: self.deadline,
+            attempt_timeout: self
+                .attempt_timeout
+                .unwrap_or(transport::DEFAULT_ATTEMPT_TIMEOUT),
+            operation_timeout: self.operation_timeout,
             read_idle_timeout: self
                 .read_idle_timeout
                 .unwrap_or(transport::DEFAULT_READ_IDLE_TIMEOUT),
@@ -246,6 +254,8 @@ impl ClientBuilder {
                 .max_body_bytes
                 .unwrap_or(transport::DEFAULT_MAX_BODY_BYTES),
         };
+        settings.check()?;
+        let throttle = Throttle::with_store(&self.throttle, self.throttle_store)?;
         // The transport follows redirects itself (src/transport/redirect.rs): reqwest's own
         // following re-sends the key along a chain that leaves the origin and comes back.
         let http = match self.http {
@@ -261,7 +271,13 @@ impl ClientBuilder {
                 .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
         };
         Ok(Client {
-            transport: Arc::new(Transport::new(http, base_url, authorization, settings)),
+            transport: Arc::new(Transport::new(
+                http,
+                base_url,
+                authorization,
+                throttle,
+                settings,
+            )),
             cache: Arc::default(),
         })
     }
@@ -520,16 +536,29 @@ mod tests {
     fn zero_timeouts_and_empty_limits_are_refused_by_name() {
         let err = Client::builder()
             .token("k")
-            .timeout(Duration::ZERO)
+            .attempt_timeout(Duration::ZERO)
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("timeout"), "{err}");
+        assert!(err.to_string().contains("attempt_timeout"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .operation_timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("operation_timeout"), "{err}");
+        // The older names set the same settings.
         let err = Client::builder()
             .token("k")
             .deadline(Duration::ZERO)
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("deadline"), "{err}");
+        assert!(err.to_string().contains("operation_timeout"), "{err}");
+        let err = Client::builder()
+            .token("k")
+            .connect_timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("connect_timeout"), "{err}");
         let err = Client::builder()
             .token("k")
             .throttle(ThrottleConfig::default().submissions(crate::RateLimit::per_hour(0)))

@@ -5,6 +5,7 @@
 //! may be repeated) and hand it here; nothing else in the crate talks to reqwest.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -35,32 +36,61 @@ pub(crate) const CRATE_USER_AGENT: &str = concat!("rescale-rs/", env!("CARGO_PKG
 /// Largest JSON body the client reads into memory before giving up.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// How long one attempt may take, up to the end of its headers (or its body, for JSON).
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long establishing a connection may take.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a body may go without a single byte arriving.
 pub(crate) const DEFAULT_READ_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How the transport behaves: set on the [`ClientBuilder`](crate::ClientBuilder).
+/// The per-handle part of how the transport behaves: set on the
+/// [`ClientBuilder`](crate::ClientBuilder), and overridden for one handle with
+/// [`Client::with_retry`](crate::Client::with_retry) and its siblings.
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) retry: RetryPolicy,
-    pub(crate) throttle: Throttle,
     /// Per attempt: up to the headers for `send`, headers and body for `json`/`empty`.
-    pub(crate) timeout: Duration,
-    /// The whole call, retries and waits included.
-    pub(crate) deadline: Option<Duration>,
+    pub(crate) attempt_timeout: Duration,
+    /// The whole operation, retries and waits included.
+    pub(crate) operation_timeout: Option<Duration>,
     /// A streamed body (a download) with no byte for this long is cut.
     pub(crate) read_idle_timeout: Duration,
     pub(crate) max_body_bytes: usize,
 }
 
-/// Sends requests for one [`Client`](crate::Client) and all its clones.
-pub(crate) struct Transport {
+impl Settings {
+    /// Refuses a zero timeout, naming it: the builder checks its own, and this catches one
+    /// given to an override, before any request is sent.
+    pub(crate) fn check(&self) -> Result<()> {
+        for (name, value) in [
+            ("attempt_timeout", Some(self.attempt_timeout)),
+            ("operation_timeout", self.operation_timeout),
+            ("read_idle_timeout", Some(self.read_idle_timeout)),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(Error::Config(format!(
+                    "the {name} must be longer than zero"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What every handle made from one built client shares: the connection pool, the origin
+/// and its key, and the throttle (with its store).
+struct Shared {
     http: reqwest::Client,
     base_url: Url,
     authorization: SecretString,
     /// Takes the key out of the server's text before it reaches an error or a log.
     redactor: Redactor,
+    throttle: Throttle,
+}
+
+/// Sends requests for one [`Client`](crate::Client) and all its clones. Handles with
+/// overridden settings hold a transport of their own around the same [`Shared`] part.
+pub(crate) struct Transport {
+    shared: Arc<Shared>,
     settings: Settings,
 }
 
@@ -69,6 +99,7 @@ impl Transport {
         http: reqwest::Client,
         base_url: Url,
         authorization: SecretString,
+        throttle: Throttle,
         settings: Settings,
     ) -> Self {
         // `Token <key>` or `Bearer <key>`: the key is what follows the scheme.
@@ -77,36 +108,62 @@ impl Transport {
             None => Redactor::new(authorization.expose_secret()),
         };
         Transport {
-            http,
-            base_url,
-            authorization,
-            redactor,
+            shared: Arc::new(Shared {
+                http,
+                base_url,
+                authorization,
+                redactor,
+                throttle,
+            }),
             settings,
         }
+    }
+
+    /// A transport sharing this one's pool, key and throttle, with its settings changed
+    /// by `change`.
+    pub(crate) fn with_settings(&self, change: impl FnOnce(&mut Settings)) -> Transport {
+        let mut settings = self.settings.clone();
+        change(&mut settings);
+        Transport {
+            shared: Arc::clone(&self.shared),
+            settings,
+        }
+    }
+
+    /// This handle's settings.
+    #[cfg(test)]
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// `true` when both transports send through one pool, key and throttle.
+    #[cfg(test)]
+    pub(crate) fn shares_with(&self, other: &Transport) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// `err` with the API key taken out of every text it carries (for errors made outside
     /// the transport from what the server sent, such as a download's headers).
     pub(crate) fn redact(&self, err: Error) -> Error {
-        self.redactor.error(err)
+        self.shared.redactor.error(err)
     }
 
     /// The path of `url` relative to the base URL (`jobs/LeeKa/`), as errors name a call;
     /// the whole path when it lies elsewhere.
     fn call_path<'a>(&self, url: &'a Url) -> &'a str {
         url.path()
-            .strip_prefix(self.base_url.path())
+            .strip_prefix(self.shared.base_url.path())
             .unwrap_or(url.path())
     }
 
     pub(crate) fn base_url(&self) -> &Url {
-        &self.base_url
+        &self.shared.base_url
     }
 
     /// The URL of an endpoint: each segment pushed onto the base URL as one escaped path
     /// segment, and the trailing slash every Rescale path ends with.
     pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
+        let mut url = self.shared.base_url.clone();
         {
             let mut path = url
                 .path_segments_mut()
@@ -122,9 +179,9 @@ impl Transport {
     /// the key may be sent to.
     pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
         // The parts of `Url::origin`, compared without building two origins per request.
-        url.scheme() == self.base_url.scheme()
-            && url.host() == self.base_url.host()
-            && url.port_or_known_default() == self.base_url.port_or_known_default()
+        url.scheme() == self.shared.base_url.scheme()
+            && url.host() == self.shared.base_url.host()
+            && url.port_or_known_default() == self.shared.base_url.port_or_known_default()
     }
 
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
@@ -140,7 +197,7 @@ impl Transport {
         self.call(req, |response| async move {
             let status = response.status();
             let body = self.read_body(response).await?;
-            decode(status, &body, &self.redactor)
+            decode(status, &body, &self.shared.redactor)
         })
         .await
     }
@@ -169,16 +226,18 @@ impl Transport {
             elapsed_ms = tracing::field::Empty,
         );
         async {
+            self.settings.check()?;
             let started = Instant::now();
             let progress = Progress::default();
             let attempts = self.attempts(&req, &read, started, &progress);
-            let result = match self.settings.deadline {
+            let result = match self.settings.operation_timeout {
                 None => attempts.await,
                 Some(limit) => match tokio::time::timeout(limit, attempts).await {
                     Ok(result) => result,
                     Err(_) => {
                         let err = Error::Timeout(format!(
-                            "the call did not finish within its deadline of {limit:?}"
+                            "the call did not finish within its operation timeout (the \
+                             deadline of the whole call, retries included) of {limit:?}"
                         ));
                         if progress.in_flight.load(Ordering::Relaxed)
                             && req.idempotency == Idempotency::NotIdempotent
@@ -219,12 +278,12 @@ impl Transport {
         Fut: Future<Output = Result<T>>,
     {
         let policy = &self.settings.retry;
-        let scope = Scope::of(&req.method, &req.url, &self.base_url);
+        let scope = Scope::of(&req.method, &req.url, &self.shared.base_url);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let waited = self
-                .settings
+                .shared
                 .throttle
                 .acquire(scope, policy.retry_after_cap())
                 .await
@@ -249,7 +308,7 @@ impl Transport {
             };
             progress.attempts.store(attempt, Ordering::Relaxed);
             progress.in_flight.store(true, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.settings.timeout, async {
+            let outcome = tokio::time::timeout(self.settings.attempt_timeout, async {
                 let response = self.send_once(req, form).await?;
                 tracing::Span::current().record("status", response.status().as_u16());
                 read(response).await
@@ -258,19 +317,19 @@ impl Transport {
             .unwrap_or_else(|_| {
                 Err(Error::Timeout(format!(
                     "no answer within {:?} (attempt {attempt})",
-                    self.settings.timeout
+                    self.settings.attempt_timeout
                 )))
             });
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
-                Err(err) => self.redactor.error(err),
+                Err(err) => self.shared.redactor.error(err),
             };
             // A 429 holds back every call of its scope, retried or not.
             if let Some(wait) = err.retry_after()
                 && err.status() == Some(StatusCode::TOO_MANY_REQUESTS)
             {
-                self.settings.throttle.pause(scope, wait).await;
+                self.shared.throttle.pause(scope, wait).await;
             }
             let retry_after = match next_step(&err, req.idempotency) {
                 Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
@@ -281,7 +340,7 @@ impl Transport {
                 return Err(err);
             };
             // Waiting would only end in the deadline's timeout; the real cause says more.
-            if let Some(limit) = self.settings.deadline
+            if let Some(limit) = self.settings.operation_timeout
                 && started.elapsed() + wait >= limit
             {
                 return Err(err);
@@ -314,7 +373,7 @@ impl Transport {
             return Err(Error::Config(format!(
                 "refusing to send the API key to {}, which is not the configured origin {}",
                 req.url.origin().ascii_serialization(),
-                self.base_url.origin().ascii_serialization()
+                self.shared.base_url.origin().ascii_serialization()
             )));
         }
         let mut method = req.method.clone();
@@ -325,12 +384,13 @@ impl Transport {
         loop {
             on_origin = on_origin && self.is_same_origin(&url);
             let mut builder = self
+                .shared
                 .http
                 .request(method.clone(), url.clone())
                 .header(USER_AGENT, CRATE_USER_AGENT)
                 .headers(req.headers.clone());
             if on_origin {
-                let mut auth = HeaderValue::from_str(self.authorization.expose_secret())
+                let mut auth = HeaderValue::from_str(self.shared.authorization.expose_secret())
                     .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
                 auth.set_sensitive(true);
                 builder = builder.header(AUTHORIZATION, auth);
@@ -397,12 +457,13 @@ impl Transport {
         let status = response.status();
         let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
         let body = self.read_body(response).await.unwrap_or_default();
-        let mut api = ApiError::from_response(status, &body, retry_after, &self.redactor).on_call(
-            &req.method,
-            self.call_path(&req.url),
-            &host_of(url),
-            key_sent,
-        );
+        let mut api = ApiError::from_response(status, &body, retry_after, &self.shared.redactor)
+            .on_call(
+                &req.method,
+                self.call_path(&req.url),
+                &host_of(url),
+                key_sent,
+            );
         if let Some(note) = note {
             api.message = note;
         }
@@ -487,11 +548,11 @@ mod tests {
             reqwest::Client::new(),
             Url::parse("https://platform.rescale.com/api/v2/").unwrap(),
             SecretString::from("Token k".to_owned()),
+            Throttle::new(&crate::ThrottleConfig::default()).unwrap(),
             Settings {
                 retry: RetryPolicy::default(),
-                throttle: Throttle::new(&crate::ThrottleConfig::default()).unwrap(),
-                timeout: DEFAULT_TIMEOUT,
-                deadline: None,
+                attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+                operation_timeout: None,
                 read_idle_timeout: DEFAULT_READ_IDLE_TIMEOUT,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             },
