@@ -110,8 +110,10 @@ pub async fn run(
         PipelineCommand::Snapshot { job, run } => {
             let snapshot = jobs.snapshot_run(job_id(job), &run).await?;
             println!(
-                "exit code {:?}: {}; previous snapshot: {}",
-                snapshot.exit_code,
+                "exit code {}: {}; previous snapshot: {}",
+                snapshot
+                    .exit_code
+                    .map_or_else(|| "unknown".to_owned(), |c| c.to_string()),
                 printable(snapshot.reason.as_deref().unwrap_or("")),
                 printable(snapshot.last_snapshot_id.as_deref().unwrap_or("none"))
             );

@@ -78,10 +78,10 @@ pub fn compute_prices() -> Response {
 impl crate::FakeRescale {
     /// Sets the walltime cap (`maxJobHours`) `users/me/` reports (72 by default).
     pub fn set_max_job_hours(&self, hours: u32) {
-        crate::state::lock(&self.shared)
-            .pipeline
-            .account
-            .max_job_hours = hours;
+        let mut s = crate::state::lock(&self.shared);
+        s.pipeline.account.max_job_hours = hours;
+        s.changed = true;
+        crate::persist::save_if_changed(&mut s);
     }
 
     /// The ids of the account's projects (`users/me/projects/`).

@@ -220,17 +220,9 @@ impl Timeline {
         now: Instant,
         date_now: DateTime<Utc>,
     ) -> Timeline {
-        let due = |status: Status| {
-            let ahead = (status.date - date_now).to_std();
-            let due = match ahead {
-                Ok(ahead) => now + ahead,
-                Err(_) => (date_now - status.date)
-                    .to_std()
-                    .ok()
-                    .and_then(|back| now.checked_sub(back))
-                    .unwrap_or(now),
-            };
-            Entry { due, status }
+        let due = |status: Status| Entry {
+            due: instant_of(status.date, now, date_now),
+            status,
         };
         Timeline {
             job: job.into_iter().map(due).collect(),
@@ -281,4 +273,26 @@ pub fn seeded_histories(inserted: DateTime<Utc>) -> (Vec<Status>, Vec<Status>) {
         s(8, STOPPED, None),
     ];
     (job, cluster)
+}
+
+/// The instant of wall-clock `date`, given that `now` is `date_now` (`now` itself when
+/// `date` is further back than the clock can go).
+pub fn instant_of(date: DateTime<Utc>, now: Instant, date_now: DateTime<Utc>) -> Instant {
+    match (date - date_now).to_std() {
+        Ok(ahead) => now + ahead,
+        Err(_) => (date_now - date)
+            .to_std()
+            .ok()
+            .and_then(|back| now.checked_sub(back))
+            .unwrap_or(now),
+    }
+}
+
+/// The wall-clock date of `at`, given that `now` is `date_now`.
+pub fn date_of(at: Instant, now: Instant, date_now: DateTime<Utc>) -> DateTime<Utc> {
+    let delta = |d: Duration| chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX);
+    match at.checked_duration_since(now) {
+        Some(ahead) => date_now + delta(ahead),
+        None => date_now - delta(now.duration_since(at)),
+    }
 }

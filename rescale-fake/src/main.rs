@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p rescale-fake -- --port 8080 --seed 100 --state fake.json
+//! cargo run -p rescale-fake -- --port 0 --solvers 1 --max-job-hours 24
 //! ```
 //!
 //! Prints the base URL on the first line of stdout and the API key on the second (hints
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use rescale_fake::{FakeConfig, FakeRescale};
+use rescale_fake::{FakeConfig, FakeRescale, LOG_PATH, SolverConfig};
 
 /// A fake Rescale API (`/api/v2/`) on 127.0.0.1: jobs run on a clock, no account needed.
 #[derive(Parser, Debug)]
@@ -52,6 +53,21 @@ struct Args {
     /// Output files of each completed job.
     #[arg(long, default_value_t = 4)]
     output_files: usize,
+    /// Solver jobs to start at startup: each is submitted now, its run 1 is in progress from
+    /// five steps later and writes `airFoil2D/log.simpleFoam` line by line, and it runs
+    /// until stopped (`POST jobs/{id}/runs/1/stop/`). Their ids go to stderr.
+    #[arg(long, default_value_t = 0)]
+    solvers: usize,
+    /// Lines each solver writes to its log.
+    #[arg(long, default_value_t = 200)]
+    solver_lines: usize,
+    /// Time between two lines of a solver's log.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    solver_line_every: Duration,
+    /// The account's `maxJobHours` (`GET users/me/`): a job asking for a longer walltime
+    /// fails the pre-flight check.
+    #[arg(long)]
+    max_job_hours: Option<u32>,
     /// Serve HTTPS with a self-signed certificate written to this PEM file.
     #[cfg(feature = "tls")]
     #[arg(long, value_name = "CERT_PEM")]
@@ -132,9 +148,21 @@ async fn main() -> ExitCode {
     if fresh && args.seed > 0 {
         fake.seed_jobs(args.seed);
     }
+    if let Some(hours) = args.max_job_hours {
+        fake.set_max_job_hours(hours);
+    }
     let (url, key) = (fake.base_url(), fake.api_key());
     println!("{url}");
     println!("{key}");
+    let solver = SolverConfig {
+        lines: args.solver_lines,
+        line_every: args.solver_line_every,
+        keep_running: true,
+    };
+    for _ in 0..args.solvers {
+        let id = fake.start_solver(solver.clone());
+        eprintln!("solver job {id}: run 1 writes {LOG_PATH}, runs until stopped");
+    }
     eprintln!("rescale-fake serving {url} (Ctrl-C to stop)");
     eprintln!("  export RESCALE_API_URL={url} RESCALE_API_KEY={key}");
     #[cfg(feature = "tls")]

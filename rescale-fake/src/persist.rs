@@ -1,16 +1,18 @@
-//! The state file: jobs, files (with their contents) and status histories as JSON, written
-//! atomically (a temporary file renamed over the old one) and read back at start.
+//! The state file: jobs, files (with their contents), status histories, solvers,
+//! attachments and the account's `maxJobHours` as JSON, written atomically (a temporary file renamed over the old one) and read back at start.
 
 use std::io;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::attachments::Attached;
 use crate::lifecycle::{self, Status, Timeline};
+use crate::runs_live::Solver;
 use crate::state::{FileRec, Job, JobDef, Life, Shared};
 use crate::util;
 
@@ -25,6 +27,35 @@ pub struct Saved {
     files: Vec<SavedFile>,
     /// Uploaded file ids, oldest first.
     uploads: Vec<String>,
+    /// The account's `maxJobHours` (absent in files written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_job_hours: Option<u32>,
+    /// Storage devices and custom fields attached to jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<SavedAttached>,
+    /// Running (or stopped) solvers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    solvers: Vec<SavedSolver>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedAttached {
+    job: String,
+    storage_devices: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custom_fields: Option<Value>,
+}
+
+/// A solver: its log is regenerated from the line count, its clock from the dates.
+#[derive(Serialize, Deserialize)]
+struct SavedSolver {
+    job: String,
+    started: DateTime<Utc>,
+    line_every_ns: u64,
+    lines: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stopped: Option<DateTime<Utc>>,
+    snapshots: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -164,16 +195,50 @@ fn save_file(f: &FileRec) -> SavedFile {
     }
 }
 
+fn save_solver(job: &str, solver: &Solver, now: Instant, date_now: DateTime<Utc>) -> SavedSolver {
+    let date = |at| lifecycle::date_of(at, now, date_now);
+    SavedSolver {
+        job: job.to_owned(),
+        started: date(solver.started),
+        line_every_ns: u64::try_from(solver.every.as_nanos()).unwrap_or(u64::MAX),
+        lines: solver.line_count(),
+        stopped: solver.stopped.map(date),
+        snapshots: solver.snapshots.clone(),
+    }
+}
+
 /// Everything worth keeping of `s`.
 fn snapshot(s: &Shared) -> Saved {
     let mut files: Vec<&FileRec> = s.files.values().collect();
     files.sort_by(|a, b| a.id.cmp(&b.id));
+    let (now, date_now) = (Instant::now(), Utc::now());
+    let mut solvers: Vec<SavedSolver> = s
+        .pipeline
+        .solvers
+        .iter()
+        .map(|(job, solver)| save_solver(job, solver, now, date_now))
+        .collect();
+    solvers.sort_by(|a, b| a.job.cmp(&b.job));
+    let mut attachments: Vec<SavedAttached> = s
+        .pipeline
+        .attachments
+        .iter()
+        .map(|(job, a)| SavedAttached {
+            job: job.clone(),
+            storage_devices: a.storage_devices.clone(),
+            custom_fields: a.custom_fields.clone(),
+        })
+        .collect();
+    attachments.sort_by(|a, b| a.job.cmp(&b.job));
     Saved {
         version: VERSION,
         api_key: s.api_key.clone(),
         jobs: s.jobs.values().map(save_job).collect(),
         files: files.into_iter().map(save_file).collect(),
         uploads: s.uploads.values().cloned().collect(),
+        max_job_hours: Some(s.pipeline.account.max_job_hours),
+        attachments,
+        solvers,
     }
 }
 
@@ -258,6 +323,27 @@ pub fn restore(s: &mut Shared, saved: Saved) -> io::Result<()> {
     for id in saved.uploads {
         s.next_file += 1;
         s.uploads.insert(s.next_file, id);
+    }
+    if let Some(hours) = saved.max_job_hours {
+        s.pipeline.account.max_job_hours = hours;
+    }
+    for a in saved.attachments {
+        let attached = Attached {
+            storage_devices: a.storage_devices,
+            custom_fields: a.custom_fields,
+        };
+        s.pipeline.attachments.insert(a.job, attached);
+    }
+    for v in saved.solvers {
+        let instant = |date| lifecycle::instant_of(date, now, date_now);
+        let mut solver = Solver::new(
+            instant(v.started),
+            Duration::from_nanos(v.line_every_ns),
+            v.lines,
+        );
+        solver.stopped = v.stopped.map(instant);
+        solver.snapshots = v.snapshots;
+        s.pipeline.solvers.insert(v.job, solver);
     }
     for j in saved.jobs {
         let def = match (j.seeded, j.definition) {

@@ -49,14 +49,34 @@ impl Default for SolverConfig {
 
 /// A solver's state.
 pub struct Solver {
-    started: Instant,
-    every: Duration,
+    /// When the first line is due.
+    pub started: Instant,
+    /// Time between two lines.
+    pub every: Duration,
     lines: Vec<String>,
-    stopped: Option<Instant>,
-    snapshots: Vec<String>,
+    /// When the run was stopped.
+    pub stopped: Option<Instant>,
+    /// The snapshot file ids, oldest first.
+    pub snapshots: Vec<String>,
 }
 
 impl Solver {
+    /// A solver whose log will have `lines` lines, one every `every` from `started`.
+    pub fn new(started: Instant, every: Duration, lines: usize) -> Solver {
+        Solver {
+            started,
+            every,
+            lines: (0..lines).map(log_line).collect(),
+            stopped: None,
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// How many lines the log will have.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
     /// How many lines are written by `now`.
     fn written(&self, now: Instant) -> usize {
         let until = self.stopped.map_or(now, |s| s.min(now));
@@ -117,14 +137,9 @@ impl FakeRescale {
         );
         s.pipeline.solvers.insert(
             id.clone(),
-            Solver {
-                started: now + step * 5,
-                every: config.line_every,
-                lines: (0..config.lines).map(log_line).collect(),
-                stopped: None,
-                snapshots: Vec::new(),
-            },
+            Solver::new(now + step * 5, config.line_every, config.lines),
         );
+        crate::persist::save_if_changed(&mut s);
         id
     }
 }

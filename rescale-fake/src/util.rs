@@ -27,11 +27,6 @@ pub fn unique_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
-/// Whether an id "hashes odd": decides which variant of a shape a job is answered with.
-pub fn id_is_odd(id: &str) -> bool {
-    id.bytes().map(u32::from).sum::<u32>() % 2 == 1
-}
-
 /// RFC 3339 with microseconds and `Z`.
 pub fn date_z(d: &DateTime<Utc>) -> String {
     d.to_rfc3339_opts(SecondsFormat::Micros, true)

@@ -302,3 +302,75 @@ async fn serves_https_with_the_certificate_it_writes() {
     );
     assert!(server.stop("INT").await.success());
 }
+
+/// The iteration of the last line of a solver's log, once its run is in progress.
+async fn last_iteration(server: &Server, job: &str) -> Option<u64> {
+    let (status, body) = server.get(&common::solver_tail(job)).await;
+    common::solver_iteration(status, &body)
+}
+
+#[tokio::test]
+async fn starts_solvers_and_caps_job_hours_from_its_flags() {
+    let args = [
+        "--port",
+        "0",
+        "--step",
+        "5ms",
+        "--solvers",
+        "1",
+        "--solver-lines",
+        "100000",
+        "--solver-line-every",
+        "10ms",
+        "--max-job-hours",
+        "5",
+    ];
+    let server = Server::start(&args).await;
+
+    let (status, me) = server.get("users/me/").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["maxJobHours"], 5);
+
+    let (status, page) = server.get("jobs/").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["count"], 1, "one solver job: {page}");
+    let job = page["results"][0]["id"].as_str().unwrap().to_owned();
+
+    // The log grows: wait (on the condition, guarded against a hang) for a line, then for
+    // a later one.
+    let grown = tokio::time::timeout(PATIENCE, async {
+        let mut first = None;
+        loop {
+            if let Some(n) = last_iteration(&server, &job).await {
+                match first {
+                    None => first = Some(n),
+                    Some(f) if n > f => return (f, n),
+                    Some(_) => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the solver's log grows");
+    assert!(grown.1 > grown.0);
+
+    let (status, dir) = server
+        .get(&format!("jobs/{job}/runs/1/directory-contents/"))
+        .await;
+    assert_eq!(status, 200, "{dir}");
+    assert!(dir.to_string().contains(rescale_fake::LOG_PATH), "{dir}");
+
+    // The run goes on until stopped.
+    let (status, body) = server
+        .json(
+            reqwest::Method::POST,
+            &format!("jobs/{job}/runs/1/stop/"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(last_iteration(&server, &job).await, None, "stopped");
+
+    assert!(server.stop("TERM").await.success());
+}

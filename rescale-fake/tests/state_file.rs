@@ -1,5 +1,6 @@
 //! What a fake remembers and hands out: random ids, outputs (seeded jobs too, as many as
-//! asked for), and the state file that carries jobs, files and statuses across a restart.
+//! asked for), and the state file that carries jobs, files, statuses, solvers, attachments
+//! and the account's settings across a restart.
 
 mod common;
 
@@ -240,4 +241,73 @@ async fn save_writes_what_a_start_reads_and_a_bad_file_is_refused() {
         std::fs::read_to_string(&broken).unwrap(),
         "{\"version\": 99}"
     );
+}
+
+/// The iteration of the last line of a solver's log, once its run is in progress.
+async fn last_iteration(api: &Api, job: &str) -> Option<u64> {
+    let (status, body) = api.get(&common::solver_tail(job)).await;
+    common::solver_iteration(status, &body)
+}
+
+#[tokio::test]
+async fn solvers_attachments_and_max_job_hours_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("fake.json");
+    let api = Api::with(config(Some(&state))).await;
+    api.fake.set_max_job_hours(9);
+    let draft = api.create_job("attached", "echo hi").await;
+    let (status, body) = api
+        .post(
+            &format!("jobs/{draft}/storage-devices/"),
+            serde_json::json!({ "storageDevice": { "id": "sTorage1" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let solver = api.fake.start_solver(rescale_fake::SolverConfig {
+        lines: 100_000,
+        line_every: Duration::from_millis(10),
+        keep_running: true,
+    });
+    // Wait (on the condition; the timeout only guards a hang) for a few lines.
+    let before = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            match last_iteration(&api, &solver).await {
+                Some(n) if n >= 3 => return n,
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    })
+    .await
+    .expect("the solver writes");
+    let (status, first) = api
+        .post(&format!("jobs/{solver}/runs/1/snapshot/"), Value::Null)
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["lastSnapshotID"], Value::Null);
+    api.fake.shutdown().await;
+
+    let api = Api::with(config(Some(&state))).await;
+    let (_, me) = api.get("users/me/").await;
+    assert_eq!(me["maxJobHours"], 9);
+    assert_eq!(api.fake.storage_devices(&draft), vec!["sTorage1"]);
+    // The solver goes on from where the wall clock says, not from its first line.
+    let after = last_iteration(&api, &solver)
+        .await
+        .expect("still in progress");
+    assert!(after >= before, "{after} < {before}");
+    // It remembers its snapshot.
+    let (status, second) = api
+        .post(&format!("jobs/{solver}/runs/1/snapshot/"), Value::Null)
+        .await;
+    assert_eq!(status, 200, "{second}");
+    let previous = second["lastSnapshotID"]
+        .as_str()
+        .expect("the first snapshot");
+    let (status, file) = api.get(&format!("files/{previous}/")).await;
+    assert_eq!(status, 200, "{file}");
+    let (status, _) = api
+        .post(&format!("jobs/{solver}/runs/1/stop/"), Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(last_iteration(&api, &solver).await, None, "stopped");
 }

@@ -141,3 +141,25 @@ pub fn job_request(name: &str, command: &str) -> Value {
         }]
     })
 }
+
+/// The path of a solver's log tail, last line only (`GET jobs/{id}/runs/1/tail/...`).
+pub fn solver_tail(job: &str) -> String {
+    format!("jobs/{job}/runs/1/tail/{}/?lines=1", rescale_fake::LOG_PATH)
+}
+
+/// The iteration (`Time = N ...`) of the last log line in a [`solver_tail`] answer; `None`
+/// while the run is not in progress (the server answers 400 then).
+pub fn solver_iteration(status: u16, body: &Value) -> Option<u64> {
+    if status == 400 {
+        return None;
+    }
+    assert_eq!(status, 200, "{body}");
+    let line = body["lines"][0].as_str().expect("a log line");
+    let n = line
+        .strip_prefix("Time = ")
+        .and_then(|rest| rest.split_whitespace().next());
+    Some(
+        n.and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("not a solver line: {line}")),
+    )
+}
