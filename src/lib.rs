@@ -71,8 +71,6 @@ pub mod catalog;
 mod client;
 mod error;
 pub mod files;
-mod fleet;
-mod follow;
 mod id;
 pub mod jobs;
 mod pagination;
@@ -81,6 +79,10 @@ mod serde_util;
 mod throttle;
 mod transport;
 mod wait;
+// Declared after `jobs` and `wait` so that their `Jobs` methods come after the job
+// lifecycle's on the `Jobs` page of the docs (rustdoc keeps the order it finds them in).
+mod fleet;
+mod follow;
 
 pub use client::{Client, ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_BASE_URL, Platform};
 pub use error::{ApiError, Error, Result};
