@@ -338,11 +338,13 @@ async fn a_wrong_shaped_job_is_a_decode_error_naming_the_path() {
 
     match &err {
         Error::Decode {
+            call,
             status,
             path,
             snippet,
             ..
         } => {
+            assert_eq!(call, "GET jobs/LeeKa/");
             assert_eq!(*status, StatusCode::OK);
             assert_eq!(path, "jobanalyses[0].hardware.coresPerSlot");
             assert!(snippet.contains("LeeKa"), "{snippet}");
@@ -353,6 +355,11 @@ async fn a_wrong_shaped_job_is_a_decode_error_naming_the_path() {
     assert!(
         err.to_string()
             .contains("jobanalyses[0].hardware.coresPerSlot"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("could not decode the answer to GET jobs/LeeKa/ (HTTP 200 OK)"),
         "{err}"
     );
     assert_no_key(&err);
@@ -374,7 +381,10 @@ async fn a_wrong_shaped_list_item_is_a_decode_error_naming_the_item() {
 
     let err = client(&server).jobs().list().page(1).await.unwrap_err();
     match &err {
-        Error::Decode { path, .. } => assert_eq!(path, "results[1].id"),
+        Error::Decode { call, path, .. } => {
+            assert_eq!(call, "GET jobs/");
+            assert_eq!(path, "results[1].id");
+        }
         other => panic!("expected a decode error, got {other:?}"),
     }
 }

@@ -197,7 +197,13 @@ async fn a_download_header_that_echoes_the_key_shows_none() {
         .await
         .unwrap_err();
 
-    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    match &err {
+        Error::Decode { call, path, .. } => {
+            assert_eq!(call, "GET files/F1/contents/");
+            assert_eq!(path, "Content-Range");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
     assert_redacted(&err);
 }
 

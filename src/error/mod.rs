@@ -67,9 +67,12 @@ pub enum Error {
 
     /// The service answered 2xx but the body was not what the API promises.
     #[error(
-        "could not decode the response (HTTP {status}) at `{path}`: {message}; body starts: {snippet}"
+        "could not decode the answer to {call} (HTTP {status}) at `{path}`: {message}; body starts: {snippet}"
     )]
     Decode {
+        /// The call whose answer this was, e.g. `GET jobs/LeeKa/` (the path relative to the
+        /// base URL, as [`ApiError`] names a call).
+        call: String,
         /// HTTP status of the response.
         status: StatusCode,
         /// JSON path of the value that failed, e.g. `results[3].jobStatus.content`.
@@ -273,6 +276,34 @@ impl Error {
             Error::OutcomeUnknown { source, .. } => source.is_timeout(),
             _ => false,
         }
+    }
+
+    /// A [`Error::Decode`] made below the transport, which does not know the call yet;
+    /// the transport names it ([`Error::naming_call`]).
+    pub(crate) fn decode(
+        status: StatusCode,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        snippet: impl Into<String>,
+    ) -> Self {
+        Error::Decode {
+            call: String::new(),
+            status,
+            path: path.into(),
+            message: message.into(),
+            snippet: snippet.into(),
+        }
+    }
+
+    /// Names the call in a [`Error::Decode`] that does not name one yet (`call` is made
+    /// only then); any other error is returned as it is.
+    pub(crate) fn naming_call(mut self, call: impl FnOnce() -> String) -> Self {
+        if let Error::Decode { call: named, .. } = &mut self
+            && named.is_empty()
+        {
+            *named = call();
+        }
+        self
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -66,12 +66,13 @@ impl Redactor {
                 }
             }
             Error::Decode {
+                call,
                 path,
                 message,
                 snippet,
                 ..
             } => {
-                for s in [path, message, snippet] {
+                for s in [call, path, message, snippet] {
                     self.string(s);
                 }
             }

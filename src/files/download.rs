@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use md5::Md5;
-use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, HeaderValue, RANGE};
+use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha512};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use url::Url;
 
 use super::progress::{ProgressEvent, ProgressFn, Reporter};
 use super::{ByteStream, Files, JobFile};
@@ -160,18 +161,18 @@ impl Download {
         W: AsyncWrite + Unpin + Send,
     {
         let transport = &self.client.transport;
-        self.fetch_unredacted(sink, sink_path)
+        let id = check_id("file.id", &self.file.id)?;
+        let url = transport.endpoint(&["files", id, "contents"]);
+        self.fetch_unredacted(sink, sink_path, &url)
             .await
-            .map_err(|e| transport.redact(e))
+            .map_err(|e| transport.redact(transport.name_call(e, &Method::GET, &url)))
     }
 
-    async fn fetch_unredacted<W>(&self, sink: &mut W, sink_path: &Path) -> Result<u64>
+    async fn fetch_unredacted<W>(&self, sink: &mut W, sink_path: &Path, url: &Url) -> Result<u64>
     where
         W: AsyncWrite + Unpin + Send,
     {
-        let id = check_id("file.id", &self.file.id)?;
         let transport = &self.client.transport;
-        let url = transport.endpoint(&["files", id, "contents"]);
         let label = self.label();
         let mut reporter = Reporter::new(self.progress.clone(), label.clone(), None);
         let mut checker = Checker::for_file(&self.file);
@@ -196,14 +197,15 @@ impl Download {
                 reporter.set_total(total);
             }
             if start > done {
-                return Err(Error::Decode {
-                    status: response.status(),
-                    path: "Content-Range".into(),
-                    message: format!(
-                        "asked for `{label}` from byte {done}, the service sent it from byte {start}"
-                    ),
-                    snippet: String::new(),
-                });
+                let message = format!(
+                    "asked for `{label}` from byte {done}, the service sent it from byte {start}"
+                );
+                return Err(Error::decode(
+                    response.status(),
+                    "Content-Range",
+                    message,
+                    "",
+                ));
             }
             // A server that ignores `Range` (200) sends everything again: skip what is here.
             let mut skip = done - start;
@@ -301,11 +303,9 @@ fn body_start(response: &reqwest::Response) -> Result<(u64, Option<u64>)> {
         .get(CONTENT_RANGE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    parse_content_range(header).ok_or_else(|| Error::Decode {
-        status: response.status(),
-        path: "Content-Range".into(),
-        message: format!("a 206 answer needs a `Content-Range: bytes N-M/T`, got `{header}`"),
-        snippet: String::new(),
+    parse_content_range(header).ok_or_else(|| {
+        let message = format!("a 206 answer needs a `Content-Range: bytes N-M/T`, got `{header}`");
+        Error::decode(response.status(), "Content-Range", message, "")
     })
 }
 

@@ -32,11 +32,9 @@ impl Transport {
     pub(super) async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
         let status = response.status();
         let max = self.settings.max_body_bytes;
-        let too_large = || Error::Decode {
-            status,
-            path: String::new(),
-            message: format!("the response body is larger than the {max} byte limit"),
-            snippet: String::new(),
+        let too_large = || {
+            let message = format!("the response body is larger than the {max} byte limit");
+            Error::decode(status, "", message, "")
         };
         match response.content_length() {
             Some(n) if n > max as u64 => return Err(too_large()),
@@ -70,12 +68,8 @@ pub(crate) fn decode<T: DeserializeOwned>(
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        Error::Decode {
-            status,
-            path,
-            message: e.into_inner().to_string(),
-            snippet: snippet(&redactor.text(&String::from_utf8_lossy(body))),
-        }
+        let body = snippet(&redactor.text(&String::from_utf8_lossy(body)));
+        Error::decode(status, path, e.into_inner().to_string(), body)
     })
 }
 

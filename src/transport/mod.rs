@@ -156,6 +156,12 @@ impl Transport {
             .unwrap_or(url.path())
     }
 
+    /// `err` naming the call `method url` when it is an [`Error::Decode`] that does not
+    /// name one yet: `GET jobs/LeeKa/`, as [`ApiError`] names a call.
+    pub(crate) fn name_call(&self, err: Error, method: &reqwest::Method, url: &Url) -> Error {
+        err.naming_call(|| format!("{method} {}", self.call_path(url)))
+    }
+
     pub(crate) fn base_url(&self) -> &Url {
         &self.shared.base_url
     }
@@ -323,7 +329,10 @@ impl Transport {
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
-                Err(err) => self.shared.redactor.error(err),
+                Err(err) => {
+                    let err = self.name_call(err, &req.method, &req.url);
+                    self.shared.redactor.error(err)
+                }
             };
             // A 429 holds back every call of its scope, retried or not.
             if let Some(wait) = err.retry_after()
