@@ -182,6 +182,20 @@ fn normalize(s: &Shared, mut body: Map<String, Value>) -> Result<Map<String, Val
             body.insert(key.into(), f);
         }
     }
+    // The service refuses a project the account does not have (`users/me/projects/`). Its
+    // wording is not known; this message is the fake's own, in DRF's field-error shape.
+    if let Some(Value::String(project)) = body.get("projectId")
+        && !s
+            .pipeline
+            .account
+            .projects
+            .iter()
+            .any(|(id, _)| id == project)
+    {
+        return Err(json!({
+            "projectId": [format!("Invalid pk \"{project}\" - object does not exist.")]
+        }));
+    }
     let mut item_errors = Vec::new();
     if let Some(Value::Array(items)) = body.get_mut("jobanalyses") {
         for item in items.iter_mut() {

@@ -245,6 +245,45 @@ async fn create_validation_errors_nest_like_the_request() {
 }
 
 #[tokio::test]
+async fn a_job_in_a_project_the_account_does_not_have_is_refused() {
+    let api = Api::new().await;
+    let refused = json!({"projectId": ["Invalid pk \"pNope\" - object does not exist."]});
+
+    let mut job = job_request("elsewhere", "echo");
+    job["projectId"] = json!("pNope");
+    let (status, body) = api.post("jobs/", job.clone()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, refused);
+    let (_, list) = api.get("jobs/").await;
+    assert_eq!(list["count"], 0);
+
+    // One of the account's projects (users/me/projects/) is accepted, and so is none.
+    let (_, projects) = api.get("users/me/projects/").await;
+    let mine = projects["results"][0]["id"].clone();
+    job["projectId"] = mine.clone();
+    let (status, created) = api.post("jobs/", job.clone()).await;
+    assert_eq!(status, 201);
+    assert_eq!(created["projectId"], mine);
+    job["projectId"] = Value::Null;
+    let (status, _) = api.post("jobs/", job).await;
+    assert_eq!(status, 201);
+
+    // Moving a job to a project it cannot be in is refused too, and changes nothing.
+    let id = created["id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &format!("jobs/{id}/"),
+            Some(json!({"projectId": "pNope"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body, refused);
+    let (_, job) = api.get(&format!("jobs/{id}/")).await;
+    assert_eq!(job["projectId"], mine);
+}
+
+#[tokio::test]
 async fn get_put_patch_and_unknown_ids() {
     let api = Api::new().await;
     let mut objects = 0;
