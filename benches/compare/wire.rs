@@ -21,7 +21,7 @@ pub const CONNECT_LATENCY: Duration = Duration::from_millis(20);
 /// The outputs of every completed job.
 const OUTPUT_FILES: usize = 100;
 /// `download_outputs`' default concurrency (`DEFAULT_CONCURRENCY` in src/files/outputs.rs).
-const DEFAULT_FILES_AT_ONCE: usize = 4;
+const DEFAULT_FILES_AT_ONCE: usize = 16;
 
 /// The sizes of this section's workloads.
 pub struct WireWork {
@@ -258,7 +258,7 @@ async fn download(work: &WireWork) -> Vec<WireRow> {
         .expect("the job completes");
     let dir = crate::scratch("wire-outputs");
     let mut rows = Vec::new();
-    for concurrency in [None, Some(8), Some(16), Some(32)] {
+    for concurrency in [None, Some(4), Some(8), Some(32)] {
         let (time, cost) = wire
             .sample(work.samples, |client, i| {
                 let (id, to) = (id.clone(), dir.join(format!("{concurrency:?}-{i}")));
