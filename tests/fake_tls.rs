@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
-use rescale::{Client, Error, JobOutcome, RetryPolicy};
+use rescale::{Client, ClientBuilder, Error, JobOutcome, RetryPolicy};
 use rescale_fake::{FakeConfig, FakeRescale};
 
 async fn https_fake() -> FakeRescale {
@@ -25,12 +25,17 @@ fn certificate(fake: &FakeRescale) -> reqwest::Certificate {
     reqwest::Certificate::from_pem(pem.as_bytes()).expect("valid PEM")
 }
 
-/// A client that trusts the fake's certificate through the builder, as a user trusts a
-/// private CA.
-fn trusting_client(fake: &FakeRescale) -> Client {
+/// A builder pointed at the fake, with its key.
+fn builder(fake: &FakeRescale) -> ClientBuilder {
     Client::builder()
         .base_url(fake.base_url())
         .token(fake.api_key())
+}
+
+/// A client that trusts the fake's certificate through the builder, as a user trusts a
+/// private CA.
+fn trusting_client(fake: &FakeRescale) -> Client {
+    builder(fake)
         .add_root_certificate(certificate(fake))
         .build()
         .expect("the fake's URL and key are valid")
@@ -94,9 +99,7 @@ async fn a_client_of_ones_own_that_trusts_the_certificate_lists_over_https() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
+    let client = builder(&fake)
         .http_client(http)
         .build()
         .expect("the fake's URL and key are valid");
@@ -109,9 +112,7 @@ async fn a_client_of_ones_own_that_trusts_the_certificate_lists_over_https() {
 async fn every_certificate_added_is_trusted() {
     let (first, second) = (https_fake().await, https_fake().await);
     for fake in [&first, &second] {
-        let client = Client::builder()
-            .base_url(fake.base_url())
-            .token(fake.api_key())
+        let client = builder(fake)
             .add_root_certificate(certificate(&first))
             .add_root_certificate(certificate(&second))
             .build()
@@ -128,9 +129,7 @@ async fn a_certificate_and_a_client_of_ones_own_are_refused_together_naming_both
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
-    let err = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
+    let err = builder(&fake)
         .add_root_certificate(certificate(&fake))
         .http_client(http)
         .build()
@@ -147,12 +146,7 @@ async fn a_certificate_and_a_client_of_ones_own_are_refused_together_naming_both
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_certificate_gets_a_transport_error_naming_the_host() {
     let fake = https_fake().await;
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = builder(&fake).retry(RetryPolicy::none()).build().unwrap();
     let err = client
         .jobs()
         .list()
