@@ -505,6 +505,43 @@ async fn a_body_over_the_cap_is_an_error() {
     assert_eq!(requests(&server).await.len(), 1);
 }
 
+/// A 200 with a chunked body (no `Content-Length`) of `{"id": "aabbcc", "name": "xxx…"}`,
+/// the name 4,096 bytes long, sent in chunks of 1,024.
+fn chunked_job_response() -> &'static [u8] {
+    let body = format!(r#"{{"id": "aabbcc", "name": "{}"}}"#, "x".repeat(4096));
+    let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    for chunk in body.as_bytes().chunks(1024) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out.leak()
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_cap_is_an_error() {
+    let (uri, connections) = raw_server(chunked_job_response(), false).await;
+    let client = builder(&uri).max_body_bytes(1024).build().unwrap();
+
+    let err = client.jobs().get("aabbcc").await.unwrap_err();
+
+    assert!(err.to_string().contains("1024 byte limit"), "{err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_chunked_body_under_the_cap_is_read_whole() {
+    let (uri, _) = raw_server(chunked_job_response(), false).await;
+    let client = builder(&uri).max_body_bytes(8192).build().unwrap();
+
+    let job = client.jobs().get("aabbcc").await.unwrap();
+
+    assert_eq!(job.name.len(), 4096);
+}
+
 #[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
     let server = MockServer::start().await;

@@ -38,14 +38,14 @@ impl Transport {
             message: format!("the response body is larger than the {max} byte limit"),
             snippet: String::new(),
         };
-        if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
+        match response.content_length() {
+            Some(n) if n > max as u64 => return Err(too_large()),
+            // The connection delivers no more than the length it announced (HTTP/1 framing,
+            // HTTP/2's length check), so the whole body is read in one go, as one buffer.
+            Some(_) => return response.bytes().await.map_err(map_reqwest),
+            None => {}
         }
-        // A claimed length is not trusted with more than 1 MiB before the bytes arrive.
-        let capacity = response
-            .content_length()
-            .map_or(8 * 1024, |n| (n as usize).min(1 << 20));
-        let mut buf = Vec::with_capacity(capacity);
+        let mut buf = Vec::with_capacity(8 * 1024);
         while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
             if buf.len() + chunk.len() > max {
                 return Err(too_large());
