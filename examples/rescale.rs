@@ -79,7 +79,7 @@ enum Command {
         id: String,
         dir: PathBuf,
         /// Files at once.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
     /// Delete a job.

@@ -192,6 +192,8 @@ pub struct WireRow {
     pub figure: String,
     pub time: Stats,
     pub requests: usize,
+    /// The connections the fake accepted.
+    pub connections: usize,
     /// The fewest sequential round trips the work needs, in ms.
     pub bound_ms: f64,
     /// The median time over the bound.
@@ -207,7 +209,7 @@ impl WireRow {
     pub fn new(
         figure: String,
         time: Stats,
-        requests: usize,
+        (requests, connections): (usize, usize),
         bound_ms: f64,
         target: Option<f64>,
     ) -> Self {
@@ -216,6 +218,7 @@ impl WireRow {
             figure,
             time,
             requests,
+            connections,
             bound_ms,
             ratio,
             target,
@@ -329,11 +332,12 @@ impl Report {
     /// The section at 20 ms, as Markdown.
     pub fn wire_table(&self) -> String {
         let mut out = format!(
-            "At {} ms a response (`rescale-fake`, `set_latency`):\n\n",
-            crate::wire::LATENCY.as_millis()
+            "At {} ms a response and {} ms a new connection (`rescale-fake` over HTTPS):\n\n",
+            crate::wire::LATENCY.as_millis(),
+            crate::wire::CONNECT_LATENCY.as_millis()
         );
-        out.push_str("| operation | median | min | max | requests | round-trip bound | time / bound | target | met |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
+        out.push_str("| operation | median | min | max | requests | connections | round-trip bound | time / bound | target | met |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
         for row in &self.wire {
             let target = match (&row.request_budget, row.target) {
                 (Some((n, what)), _) => format!("requests <= {} ({what})", number(*n)),
@@ -346,12 +350,13 @@ impl Report {
                 None => "-",
             };
             out.push_str(&format!(
-                "| {} | {} ms | {} | {} | {} | {} ms | {} | {target} | {met} |\n",
+                "| {} | {} ms | {} | {} | {} | {} | {} ms | {} | {target} | {met} |\n",
                 row.figure,
                 number(row.time.median),
                 number(row.time.min),
                 number(row.time.max),
                 row.requests,
+                row.connections,
                 number(row.bound_ms),
                 number(row.ratio),
             ));

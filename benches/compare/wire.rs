@@ -1,6 +1,7 @@
-//! The section at 20 ms: the crate against `rescale-fake` with every response delayed by
-//! [`LATENCY`], each operation reported as time, request count, and the ratio of its time
-//! to its round-trip lower bound (the fewest sequential round trips the work needs).
+//! The section at 20 ms: the crate against `rescale-fake` over HTTPS, with every response
+//! delayed by [`LATENCY`] and every new connection by [`CONNECT_LATENCY`]; each operation
+//! reported as time, request and connection counts, and the ratio of its time to its
+//! round-trip bound ([`bound`]).
 
 use std::future::IntoFuture;
 use std::time::{Duration, Instant};
@@ -14,6 +15,13 @@ use crate::report::{Stats, WireRow};
 
 /// The delay the fake adds to every response.
 pub const LATENCY: Duration = Duration::from_millis(20);
+/// The delay the fake adds before it serves a new connection (TCP and TLS set-up of a
+/// distant server, counted as one delay).
+pub const CONNECT_LATENCY: Duration = Duration::from_millis(20);
+/// The outputs of every completed job.
+const OUTPUT_FILES: usize = 100;
+/// `download_outputs`' default concurrency (`DEFAULT_CONCURRENCY` in src/files/outputs.rs).
+const DEFAULT_FILES_AT_ONCE: usize = 16;
 
 /// The sizes of this section's workloads.
 pub struct WireWork {
@@ -24,111 +32,144 @@ pub struct WireWork {
     pub watched_jobs: usize,
 }
 
+/// A fake of this section and the certificate its clients trust.
+struct Wire {
+    fake: FakeRescale,
+    certificate: reqwest::Certificate,
+}
+
 /// How the fake of a figure is set up: the one place its knobs are set. `step` is the time
-/// between two statuses of a submitted job (a job lives 6 or 7 steps); every other knob
-/// (how many outputs a job gets, delays on connection setup, HTTPS) goes into this
-/// `FakeConfig` and the client below as the fake offers it.
-async fn fake(step: Duration) -> (FakeRescale, Client) {
-    let fake = FakeRescale::start_with(FakeConfig {
+/// between two statuses of a submitted job (a job lives 6 or 7 steps).
+async fn fake(step: Duration) -> Wire {
+    let fake = FakeRescale::start_https(FakeConfig {
         step,
+        output_files: OUTPUT_FILES,
+        latency: LATENCY,
+        connect_latency: CONNECT_LATENCY,
         ..FakeConfig::default()
     })
     .await;
-    fake.set_latency(LATENCY);
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .token(fake.api_key())
-        // Requests are counted, not paced: 500 waits exceed the hourly read budget.
-        .throttle(ThrottleConfig::off())
-        .build()
-        .expect("a client for the fake");
-    (fake, client)
+    let pem = fake
+        .certificate_pem()
+        .expect("an HTTPS fake has a certificate");
+    let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).expect("a PEM certificate");
+    Wire { fake, certificate }
 }
 
-/// `n` round trips at [`LATENCY`], in ms.
-fn round_trips(n: usize) -> f64 {
-    n as f64 * LATENCY.as_secs_f64() * 1e3
+impl Wire {
+    /// A new client of the fake, with a connection pool of its own (as a new program has),
+    /// trusting the fake's certificate.
+    fn client(&self) -> Client {
+        Client::builder()
+            .base_url(self.fake.base_url())
+            .token(self.fake.api_key())
+            .add_root_certificate(self.certificate.clone())
+            // Requests are counted, not paced: 500 waits exceed the hourly read budget.
+            .throttle(ThrottleConfig::off())
+            .build()
+            .expect("a client for the fake")
+    }
+
+    /// What `work` cost: its time, and the requests and connections the fake received.
+    async fn measure<T>(&self, work: impl Future<Output = T>) -> (Cost, T) {
+        let (requests, connections) = (self.fake.requests().len(), self.fake.connection_count());
+        let start = Instant::now();
+        let out = work.await;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let cost = Cost {
+            ms,
+            requests: self.fake.requests().len() - requests,
+            connections: self.fake.connection_count() - connections,
+        };
+        (cost, out)
+    }
+
+    /// Runs `work` `samples` times, each time with a new client: the times, and the
+    /// requests and connections of the last run. `work` gets the client and the run's number.
+    async fn sample<F: Future<Output = ()>>(
+        &self,
+        samples: usize,
+        mut work: impl FnMut(Client, usize) -> F,
+    ) -> (Stats, Cost) {
+        let mut times = Vec::new();
+        let mut last = None;
+        for i in 0..samples {
+            let client = self.client();
+            let (cost, ()) = self.measure(work(client, i)).await;
+            times.push(cost.ms);
+            last = Some(cost);
+        }
+        (Stats::new("ms", times), last.expect("at least one sample"))
+    }
 }
 
-fn ms_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1e3
+/// What one run of a figure cost.
+struct Cost {
+    ms: f64,
+    requests: usize,
+    connections: usize,
 }
 
-/// The requests `fake` received to `endpoint` while `work` ran, and `work`'s output.
-async fn counted<T>(
-    fake: &FakeRescale,
-    endpoint: &str,
-    work: impl Future<Output = T>,
-) -> (usize, T) {
-    let before = fake.request_count(endpoint);
-    let out = work.await;
-    (fake.request_count(endpoint) - before, out)
+/// The round-trip bound of a piece of work, in ms: `round_trips` sequential round trips at
+/// [`LATENCY`] after `wait` (time no client can shorten, such as the jobs' life), and one
+/// new connection ([`CONNECT_LATENCY`]), which is made during `wait` when there is one.
+/// Counted are the fake's delays only: not the TLS handshake's CPU, the transfer, the
+/// encoding and decoding, nor more connections than one.
+fn bound(wait: Duration, round_trips: u32) -> f64 {
+    (wait.max(CONNECT_LATENCY) + LATENCY * round_trips).as_secs_f64() * 1e3
 }
 
 pub async fn run(work: &WireWork) -> Vec<WireRow> {
     let mut rows = list(work).await;
     rows.extend(watch(work).await);
-    rows.push(download(work).await);
+    rows.extend(download(work).await);
     rows
 }
 
-/// Lists every job, one page after another and with pages fetched concurrently. The bound
-/// is two round trips: the first page tells the count, then every other page at once.
+/// Lists every job with default settings, then at 1000 a page with several pages at once.
+/// The bound: a connection, the first page (it tells the count), then every other page at
+/// once.
 async fn list(work: &WireWork) -> Vec<WireRow> {
-    let (fake, client) = fake(Duration::from_millis(20)).await;
-    fake.seed_jobs(work.listed_jobs);
+    let wire = fake(Duration::from_millis(20)).await;
+    wire.fake.seed_jobs(work.listed_jobs);
     let total = work.listed_jobs;
+    let list_all = |client: Client, concurrency: Option<usize>| async move {
+        let list = match concurrency {
+            None => client.jobs().list(),
+            Some(c) => client.jobs().list().concurrency(c),
+        };
+        let items: Vec<_> = list.stream().try_collect().await.expect("list");
+        assert_eq!(items.len(), total);
+    };
     let mut rows = Vec::new();
     // `None`: the default settings; then concurrencies to choose the default from.
     for concurrency in [None, Some(1), Some(2), Some(4), Some(8), Some(16)] {
-        let mut times = Vec::new();
-        let mut requests = 0;
-        for _ in 0..work.samples {
-            let list = match concurrency {
-                None => client.jobs().list(),
-                Some(c) => client.jobs().list().concurrency(c),
-            };
-            let start = Instant::now();
-            let (n, items) = counted(&fake, "GET jobs/", async {
-                list.stream().try_collect::<Vec<_>>().await.expect("list")
-            })
+        let (time, cost) = wire
+            .sample(work.samples, |client, _| list_all(client, concurrency))
             .await;
-            times.push(ms_since(start));
-            assert_eq!(items.len(), total);
-            requests = n;
-        }
         let how = match concurrency {
             None => "default settings".to_owned(),
             Some(c) => format!("1000 a page, {c} pages at once"),
         };
         rows.push(WireRow::new(
             format!("list {total} jobs, {how}"),
-            Stats::new("ms", times),
-            requests,
-            round_trips(2),
+            time,
+            (cost.requests, cost.connections),
+            bound(Duration::ZERO, 2),
             concurrency.is_none().then_some(3.0),
         ));
     }
-    // The same work without the latency: what the fake and the client spend besides
-    // round trips (the fake rendering the pages, the client decoding them).
-    fake.set_latency(Duration::ZERO);
-    let mut times = Vec::new();
-    let mut requests = 0;
-    for _ in 0..work.samples {
-        let start = Instant::now();
-        let (n, items) = counted(&fake, "GET jobs/", async {
-            let list = client.jobs().list();
-            list.stream().try_collect::<Vec<_>>().await.expect("list")
-        })
+    // The same work without the delays: what the fake and the client spend besides round
+    // trips (the fake rendering the pages, the client decoding them, TLS handshakes).
+    wire.fake.set_latency(Duration::ZERO);
+    wire.fake.set_connect_latency(Duration::ZERO);
+    let (time, cost) = wire
+        .sample(work.samples, |client, _| list_all(client, None))
         .await;
-        times.push(ms_since(start));
-        assert_eq!(items.len(), total);
-        requests = n;
-    }
     rows.push(WireRow::new(
         format!("list {total} jobs, default settings, no latency (work besides round trips)"),
-        Stats::new("ms", times),
-        requests,
+        time,
+        (cost.requests, cost.connections),
         f64::NAN,
         None,
     ));
@@ -161,112 +202,90 @@ async fn submit_jobs(client: &Client, n: usize) -> Vec<JobId> {
 }
 
 /// Watches jobs that live 7 s (7 steps of 1 s) at a 200 ms interval, once with one fleet
-/// and once with a `wait_for_completion` per job. The time bound is the jobs' life plus two
-/// round trips (a list that misses a job, the history read that confirms it).
+/// and once with a `wait_for_completion` per job, each on a fake of its own. The bound is
+/// the jobs' life plus two round trips (a list that misses a job, the history read that
+/// confirms it).
 async fn watch(work: &WireWork) -> Vec<WireRow> {
     let step = Duration::from_secs(1);
     let interval = Duration::from_millis(200);
     let n = work.watched_jobs;
-    let bound = 7.0 * step.as_secs_f64() * 1e3 + round_trips(2);
+    let bound = bound(step * 7, 2);
 
-    let (fake_a, client) = fake(step).await;
+    let wire = fake(step).await;
+    let client = wire.client();
     let ids = submit_jobs(&client, n).await;
-    let start = Instant::now();
-    let reads_before =
-        fake_a.request_count("GET jobs/") + fake_a.request_count("GET jobs/{id}/statuses/");
-    let outcomes = client
-        .jobs()
-        .wait_for_all(&ids)
-        .poll_interval(interval)
-        .into_future()
-        .await
-        .expect("every job has an outcome");
-    let fleet_time = ms_since(start);
-    assert_eq!(outcomes.len(), n);
-    let fleet = fake_a.request_count("GET jobs/") + fake_a.request_count("GET jobs/{id}/statuses/")
-        - reads_before;
+    let waiting = client.jobs().wait_for_all(&ids).poll_interval(interval);
+    let (fleet, outcomes) = wire.measure(waiting.into_future()).await;
+    assert_eq!(outcomes.expect("every job has an outcome").len(), n);
+    drop(wire);
 
-    let (fake_b, client) = fake(step).await;
+    let wire = fake(step).await;
+    let client = wire.client();
     let ids = submit_jobs(&client, n).await;
-    let start = Instant::now();
-    let (per_job, outcomes) = counted(&fake_b, "GET jobs/{id}/statuses/", async {
-        let waits = ids.iter().map(|id| {
-            client
-                .jobs()
-                .wait_for_completion(id)
-                .poll_interval(interval)
-                .into_future()
-        });
-        futures::future::join_all(waits).await
-    })
-    .await;
-    let waits_time = ms_since(start);
+    let waits = ids.iter().map(|id| {
+        let waiting = client.jobs().wait_for_completion(id);
+        waiting.poll_interval(interval).into_future()
+    });
+    let (per_job, outcomes) = wire.measure(futures::future::join_all(waits)).await;
     assert!(outcomes.iter().all(Result::is_ok));
 
-    let mut fleet_row = WireRow::new(
-        format!("watch {n} jobs (7 s each, 200 ms polls), one fleet"),
-        Stats::new("ms", vec![fleet_time]),
-        fleet,
-        bound,
-        None,
-    );
-    fleet_row.request_budget(per_job as f64 / 20.0, "1/20 of a wait per job");
-    let waits_row = WireRow::new(
-        format!("watch {n} jobs (7 s each, 200 ms polls), a wait per job"),
-        Stats::new("ms", vec![waits_time]),
-        per_job,
-        bound,
-        None,
-    );
-    vec![fleet_row, waits_row]
+    let row = |how: &str, cost: &Cost| {
+        WireRow::new(
+            format!("watch {n} jobs (7 s each, 200 ms polls), {how}"),
+            Stats::new("ms", vec![cost.ms]),
+            (cost.requests, cost.connections),
+            bound,
+            None,
+        )
+    };
+    let mut fleet_row = row("one fleet", &fleet);
+    fleet_row.request_budget(per_job.requests as f64 / 20.0, "1/20 of a wait per job");
+    vec![fleet_row, row("a wait per job", &per_job)]
 }
 
-/// Downloads every output of a completed job at the default concurrency. The bound is the
-/// file list plus the downloads, as many at once as the default concurrency allows.
-async fn download(work: &WireWork) -> WireRow {
-    let (fake, client) = fake(Duration::from_millis(5)).await;
-    let ids = submit_jobs(&client, 1).await;
-    let id = &ids[0];
+/// Downloads every output of a completed job, at the default concurrency and at others to
+/// choose the default from. The bound: a connection, the file list, then the files, as
+/// many at once as the concurrency allows.
+async fn download(work: &WireWork) -> Vec<WireRow> {
+    let wire = fake(Duration::from_millis(5)).await;
+    let client = wire.client();
+    let id = submit_jobs(&client, 1).await.remove(0);
     client
         .jobs()
-        .wait_for_completion(id)
+        .wait_for_completion(&id)
         .poll_interval(Duration::from_millis(50))
         .await
         .expect("the job completes");
-    let files: Vec<_> = client
-        .jobs()
-        .files(id)
-        .stream()
-        .try_collect()
-        .await
-        .expect("files");
     let dir = crate::scratch("wire-outputs");
-    let mut times = Vec::new();
-    let mut requests = 0;
-    for _ in 0..work.samples {
-        std::fs::remove_dir_all(&dir).ok();
-        let before = fake.requests().len();
-        let start = Instant::now();
-        let report = client
-            .files()
-            .download_outputs(id, &dir)
-            .await
-            .expect("download outputs");
-        times.push(ms_since(start));
-        assert_eq!(report.downloaded.len(), files.len());
-        requests = fake.requests().len() - before;
+    let mut rows = Vec::new();
+    for concurrency in [None, Some(4), Some(8), Some(32)] {
+        let (time, cost) = wire
+            .sample(work.samples, |client, i| {
+                let (id, to) = (id.clone(), dir.join(format!("{concurrency:?}-{i}")));
+                async move {
+                    let outputs = client.files().download_outputs(&id, &to);
+                    let outputs = match concurrency {
+                        None => outputs,
+                        Some(c) => outputs.concurrency(c),
+                    };
+                    let report = outputs.await.expect("download outputs");
+                    assert_eq!(report.downloaded.len(), OUTPUT_FILES);
+                }
+            })
+            .await;
+        let how = match concurrency {
+            None => "default concurrency".to_owned(),
+            Some(c) => format!("{c} at once"),
+        };
+        let rounds = OUTPUT_FILES.div_ceil(concurrency.unwrap_or(DEFAULT_FILES_AT_ONCE));
+        rows.push(WireRow::new(
+            format!("download a job's {OUTPUT_FILES} outputs, {how}"),
+            time,
+            (cost.requests, cost.connections),
+            bound(Duration::ZERO, 1 + rounds as u32),
+            concurrency.is_none().then_some(1.5),
+        ));
     }
     std::fs::remove_dir_all(&dir).ok();
-    // The default concurrency of `download_outputs`.
-    const FILES_AT_ONCE: usize = 4;
-    WireRow::new(
-        format!(
-            "download a job's {} outputs, default concurrency",
-            files.len()
-        ),
-        Stats::new("ms", times),
-        requests,
-        round_trips(1 + files.len().div_ceil(FILES_AT_ONCE)),
-        Some(1.5),
-    )
+    rows
 }

@@ -350,6 +350,13 @@ impl FakeRescale {
         lock(&self.shared).connect_latency = latency;
     }
 
+    /// How many connections the fake has accepted so far (each one paid the connect
+    /// latency): with [`requests`](FakeRescale::requests), how many requests a client sent
+    /// per connection.
+    pub fn connection_count(&self) -> usize {
+        lock(&self.shared).connections
+    }
+
     /// How many requests reached an endpoint, by key: `"GET jobs/"`, `"POST jobs/"`,
     /// `"GET jobs/{id}/"`, `"POST jobs/{id}/submit/"`, `"GET jobs/{id}/statuses/"`,
     /// `"GET files/{id}/contents/"`, ... (faulted and rejected requests included).

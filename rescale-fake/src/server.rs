@@ -46,7 +46,11 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let delay = lock(&shared).connect_latency;
+                    let delay = {
+                        let mut s = lock(&shared);
+                        s.connections += 1;
+                        s.connect_latency
+                    };
                     let conn = accept(stream, delay, tls.clone(), router.clone(), watcher.clone());
                     conns.spawn(conn);
                 }

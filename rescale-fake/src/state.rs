@@ -34,6 +34,8 @@ pub struct Shared {
     pub faults: VecDeque<(Fault, usize)>,
     pub latency: Duration,
     pub connect_latency: Duration,
+    /// Connections accepted so far.
+    pub connections: usize,
     pub requests: Vec<RecordedRequest>,
     /// Faults aimed at one endpoint, and arrival times.
     pub targeted: crate::targeted::Targeted,
@@ -194,6 +196,7 @@ impl Shared {
             faults: VecDeque::new(),
             latency: config.latency,
             connect_latency: config.connect_latency,
+            connections: 0,
             requests: Vec::new(),
             targeted: Default::default(),
             jobs: BTreeMap::new(),

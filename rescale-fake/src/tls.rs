@@ -21,17 +21,24 @@ mod imp {
         /// certificate as PEM too, for clients to trust.
         pub fn generate() -> io::Result<(Tls, String)> {
             let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-            let certified = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
-            let pem = certified.cert.pem();
-            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                certified.signing_key.serialize_der(),
-            ));
+            let mut params = rcgen::CertificateParams::new(names).map_err(io::Error::other)?;
+            // A name of its own: OpenSSL finds a self-signed root by its subject, and two
+            // fakes' certificates trusted at once under rcgen's one default name would
+            // each be checked against whichever it finds first.
+            params.distinguished_name.push(
+                rcgen::DnType::CommonName,
+                format!("rescale-fake {}", crate::util::random_key()),
+            );
+            let signing_key = rcgen::KeyPair::generate().map_err(io::Error::other)?;
+            let cert = params.self_signed(&signing_key).map_err(io::Error::other)?;
+            let pem = cert.pem();
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
             let provider = Arc::new(aws_lc_rs::default_provider());
             let config = ServerConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(io::Error::other)?
                 .with_no_client_auth()
-                .with_single_cert(vec![certified.cert.der().clone()], key)
+                .with_single_cert(vec![cert.der().clone()], key)
                 .map_err(|e: rustls::Error| io::Error::other(e))?;
             Ok((Tls(TlsAcceptor::from(Arc::new(config))), pem))
         }

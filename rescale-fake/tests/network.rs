@@ -35,6 +35,25 @@ async fn connect_latency_delays_new_connections_only() {
     assert_eq!(api.fake.request_count("GET jobs/"), 3);
 }
 
+#[tokio::test]
+async fn connections_are_counted_as_accepted() {
+    let api = Api::with(FakeConfig::default()).await;
+    assert_eq!(api.fake.connection_count(), 0);
+    for _ in 0..3 {
+        assert_eq!(api.get("jobs/").await.0, 200);
+    }
+    assert_eq!(api.fake.connection_count(), 1, "one pooled connection");
+    let fresh = reqwest::Client::new();
+    let resp = fresh.get(api.url("jobs/")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        api.fake.connection_count(),
+        2,
+        "a second client, a second connection"
+    );
+    assert_eq!(api.fake.request_count("GET jobs/"), 4);
+}
+
 #[tokio::test(start_paused = true)]
 async fn response_latency_from_the_config_applies_to_every_request() {
     let api = Api::with(FakeConfig {

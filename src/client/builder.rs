@@ -34,6 +34,9 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     platform: Option<Platform>,
     http: Option<reqwest::Client>,
+    /// Roots trusted on top of the built-in ones by the HTTP client the builder makes.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    root_certificates: Vec<reqwest::Certificate>,
     retry: RetryPolicy,
     throttle: ThrottleConfig,
     throttle_store: Option<Arc<dyn ThrottleStore>>,
@@ -46,12 +49,14 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("base_url", &self.base_url)
             .field("platform", &self.platform)
-            .field("http", &self.http.as_ref().map(|_| "custom"))
-            .field("retry", &self.retry)
+            .field("http", &self.http.as_ref().map(|_| "custom"));
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        f.field("root_certificates", &self.root_certificates.len());
+        f.field("retry", &self.retry)
             .field("throttle", &self.throttle)
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
@@ -129,6 +134,40 @@ impl ClientBuilder {
     /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Trusts `certificate` as a root, on top of the built-in roots, in the HTTP client the
+    /// builder makes: a private CA of your organisation, or the self-signed certificate of
+    /// a server such as `rescale-fake` over HTTPS. May be called more than once; every
+    /// certificate is trusted. (reqwest's method of the same name does the same for a
+    /// `reqwest::Client` of your own.)
+    ///
+    /// It applies to the client the builder makes only: [`build`](ClientBuilder::build)
+    /// refuses it together with [`http_client`](ClientBuilder::http_client) with
+    /// [`Error::Config`] rather than ignore it; add the certificate to that client instead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> rescale::Result<()> {
+    /// // A server with a self-signed certificate: the fake platform over HTTPS.
+    /// let fake = rescale_fake::FakeRescale::start_https(Default::default()).await;
+    /// let pem = fake.certificate_pem().expect("an HTTPS fake has a certificate");
+    ///
+    /// let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).expect("a PEM file");
+    /// let client = rescale::Client::builder()
+    ///     .base_url(fake.base_url())
+    ///     .token(fake.api_key())
+    ///     .add_root_certificate(certificate)
+    ///     .build()?;
+    /// let page = client.jobs().list().page(1).await?;
+    /// assert!(page.results.is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.root_certificates.push(certificate);
         self
     }
 
@@ -259,16 +298,31 @@ impl ClientBuilder {
         // The transport follows redirects itself (src/transport/redirect.rs): reqwest's own
         // following re-sends the key along a chain that leaves the origin and comes back.
         let http = match self.http {
-            Some(http) => refuse_following_client(http)?,
-            None => reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(transport::CRATE_USER_AGENT)
-                .connect_timeout(
-                    self.connect_timeout
-                        .unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT),
-                )
-                .build()
-                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
+            Some(http) => {
+                #[cfg(any(feature = "rustls", feature = "native-tls"))]
+                if !self.root_certificates.is_empty() {
+                    return Err(Error::Config(
+                        "ClientBuilder::add_root_certificate applies to the HTTP client the \
+                         builder makes, not to one given with ClientBuilder::http_client; \
+                         add the certificate to that reqwest::Client instead"
+                            .into(),
+                    ));
+                }
+                refuse_following_client(http)?
+            }
+            None => {
+                let http = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(transport::CRATE_USER_AGENT)
+                    .connect_timeout(
+                        self.connect_timeout
+                            .unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT),
+                    );
+                #[cfg(any(feature = "rustls", feature = "native-tls"))]
+                let http = http.tls_certs_merge(self.root_certificates);
+                http.build()
+                    .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?
+            }
         };
         Ok(Client {
             transport: Arc::new(Transport::new(
