@@ -187,6 +187,98 @@ async fn an_item_that_shifted_to_the_next_page_comes_out_once() {
 }
 
 #[tokio::test]
+async fn a_page_answered_before_the_list_grew_is_read_again() {
+    let server = MockServer::start().await;
+    // The list is [a b | c d | e f]. Page 3 is answered first, then two jobs are created
+    // (x, y at the head), then page 2 is answered: [x y | a b | c d | e f]. Page 2 now
+    // repeats page 1, and c, d, pushed onto page 3's range after it was answered, are on
+    // no page read: page 3 tells the older, smaller count, so it is read again.
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(6, Some(next), &["a", "b"])).await;
+    let third = api_url(&server, "jobs/?page=3&page_size=1000");
+    serve(&server, Some("2"), page_of(8, Some(third), &["a", "b"])).await;
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/")))
+        .and(query_param("page", "3"))
+        .respond_with(page_of(6, None, &["e", "f"]))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fourth = api_url(&server, "jobs/?page=4&page_size=1000");
+    serve(&server, Some("3"), page_of(8, Some(fourth), &["c", "d"])).await;
+    serve(&server, Some("4"), page_of(8, None, &["e", "f"])).await;
+
+    let all = list_all(&server).await;
+
+    // Every job there from the first request to the last, once.
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "e", "f"]);
+    let mut asked = pages_requested(&server).await;
+    asked.sort();
+    let asked: Vec<Option<&str>> = asked.iter().map(Option::as_deref).collect();
+    assert_eq!(asked, [None, Some("2"), Some("3"), Some("3"), Some("4")]);
+}
+
+#[tokio::test]
+async fn a_page_with_a_smaller_count_after_deletions_is_read_again_once() {
+    let server = MockServer::start().await;
+    // Jobs were deleted between the pages: page 3 tells a smaller count, and still does
+    // when read again. The list is read on; the second answer is the one used.
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(6, Some(next), &["a", "b"])).await;
+    let third = api_url(&server, "jobs/?page=3&page_size=1000");
+    serve(&server, Some("2"), page_of(6, Some(third), &["c", "d"])).await;
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/")))
+        .and(query_param("page", "3"))
+        .respond_with(page_of(5, None, &["f"]))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    serve(&server, Some("3"), page_of(4, None, &["g"])).await;
+
+    let all = list_all(&server).await;
+
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "g"]);
+    assert_eq!(pages_requested(&server).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_long_list_remembers_only_the_last_pages_ids() {
+    let server = MockServer::start().await;
+    // Page 13 holds an id of page 1 again (a service never does this, but a list with
+    // more pages than the stream remembers shows that memory does not grow with it):
+    // with 10 pages at once, the last 11 pages' ids are remembered, so page 13's `a`
+    // comes out again, while page 2's repeat of page 1's `b` is taken out.
+    let page_url = |n: u64| api_url(&server, &format!("jobs/?page={n}&page_size=1000"));
+    serve(&server, None, page_of(26, Some(page_url(2)), &["a", "b"])).await;
+    serve(
+        &server,
+        Some("2"),
+        page_of(26, Some(page_url(3)), &["b", "c"]),
+    )
+    .await;
+    for n in 3..=13u64 {
+        let (one, two) = if n == 13 {
+            ("a".to_owned(), "z".to_owned())
+        } else {
+            (format!("p{n}x"), format!("p{n}y"))
+        };
+        let next = (n < 13).then(|| page_url(n + 1));
+        let number = n.to_string();
+        serve(&server, Some(&number), page_of(26, next, &[&one, &two])).await;
+    }
+
+    let all = list_all(&server).await;
+
+    let all = ids(&all);
+    assert_eq!(all.len(), 2 + 1 + 2 * 10 + 2);
+    assert_eq!(&all[..3], ["a", "b", "c"]);
+    assert_eq!(&all[all.len() - 2..], ["a", "z"]);
+}
+
+#[tokio::test]
 async fn an_error_on_a_numbered_page_comes_after_the_items_before_it_and_ends_the_stream() {
     let server = MockServer::start().await;
     let next = api_url(&server, "jobs/?page=2&page_size=1000");

@@ -195,8 +195,13 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     ///
     /// Pages come out in order, and an item that shifted from one page to the next
     /// while the list was read (a job created meanwhile pushes every job one place
-    /// down) comes out once. What a concurrent read promises about a list that changes
-    /// under it is what a sequential one promises:
+    /// down) comes out once, as long as fewer items were created during the read than
+    /// `concurrency` pages hold: the stream keeps the ids of the last `concurrency + 1`
+    /// pages only, so its memory does not grow with the list. Pages fetched at once may
+    /// be answered in any order; one that tells a smaller `count` than the page before
+    /// it was answered before items were created, and is read again (one more request),
+    /// so that the items pushed onto it are not missed. What a concurrent read promises
+    /// about a list that changes under it is then what a sequential one promises:
     /// - an item present from the first request to the last is yielded exactly once,
     ///   unless items before it were deleted meanwhile: a deletion pulls later items one
     ///   place up, and one that moves onto a page already read is missed;

@@ -1,7 +1,8 @@
 //! Reading a list by page number, several pages at once, once its first page has told the
 //! count; and yielding each item once, by id, however the pages shifted meanwhile.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -34,10 +35,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         };
         // The first page's `next` is checked like any other: origin, repeat.
         walk.next = first.next.as_deref().map(|next| walk.follow(&url, next));
-        let mut once = Once {
-            seen: HashSet::new(),
-            id_of,
-        };
+        let mut once = Once::new(id_of, concurrency + 1);
         let first_ids: Vec<String> = first.results.iter().map(|i| id_of(i).to_owned()).collect();
         // Pages are numbered only where the first `next` says so (`page=2`); any other
         // scheme is followed link by link.
@@ -55,6 +53,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
                 .map(move |page| page.map(|page| once.fresh(page)));
             return stream::iter([Ok(first)]).chain(rest).boxed();
         }
+        let first_count = first.count;
         let client = walk.client.clone();
         let fetches = stream::iter(2..=last)
             .map(move |number| {
@@ -73,6 +72,8 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         let rest = Numbered {
             fetches,
             last,
+            first_count,
+            count: first_count,
             walk: Some(walk),
             tail: None,
             once,
@@ -94,18 +95,50 @@ fn ids<T>(items: &[T], id_of: IdOf<T>) -> Vec<&str> {
     items.iter().map(id_of).collect()
 }
 
-/// The ids yielded so far.
+/// The ids of the last pages yielded, to take out of a page an item that shifted onto it
+/// from an earlier page while the list was read (a job created meanwhile pushes every job
+/// one place down). Only the last `window` pages are remembered, so memory does not grow
+/// with the list: an item is caught unless more items were created during the read than
+/// `window - 1` pages hold.
 struct Once<T> {
-    seen: HashSet<String>,
+    seen: HashSet<Arc<str>>,
+    pages: VecDeque<Vec<Arc<str>>>,
+    window: usize,
     id_of: IdOf<T>,
 }
 
 impl<T> Once<T> {
-    /// The page without the items already yielded.
+    fn new(id_of: IdOf<T>, window: usize) -> Self {
+        Once {
+            seen: HashSet::new(),
+            pages: VecDeque::new(),
+            window: window.max(2),
+            id_of,
+        }
+    }
+
+    /// The page without the items already yielded from the pages remembered.
     fn fresh(&mut self, mut page: Page<T>) -> Page<T> {
         let id_of = self.id_of;
-        page.results
-            .retain(|item| self.seen.insert(id_of(item).to_owned()));
+        let mut ids = Vec::with_capacity(page.results.len());
+        page.results.retain(|item| {
+            let id = id_of(item);
+            if self.seen.contains(id) {
+                return false;
+            }
+            let id: Arc<str> = Arc::from(id);
+            self.seen.insert(id.clone());
+            ids.push(id);
+            true
+        });
+        self.pages.push_back(ids);
+        if self.pages.len() > self.window
+            && let Some(oldest) = self.pages.pop_front()
+        {
+            for id in oldest {
+                self.seen.remove(&id);
+            }
+        }
         page
     }
 }
@@ -114,6 +147,9 @@ impl<T> Once<T> {
 struct Numbered<T> {
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
     last: u64,
+    /// The `count` of the first page, and of the last page yielded.
+    first_count: Option<u64>,
+    count: Option<u64>,
     /// The `next` links' guards, and the walk past `last` when the list grew.
     walk: Option<PageWalk>,
     tail: Option<PageStream<T>>,
@@ -131,7 +167,19 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             let page = tail.next().await?;
             return Some(page.map(|page| self.once.fresh(page)));
         }
-        let (number, url, page) = self.fetches.next().await?;
+        let (number, url, mut page) = self.fetches.next().await?;
+        // A page that tells a smaller count than the page before it was answered before
+        // that one, and before items were created: the items those pushed onto this
+        // page's range since are on none of the pages read. Read it again, now: it holds
+        // them (what it repeats of the page before is taken out below). If it still tells
+        // a smaller count, items were deleted meanwhile, which no read can make up for.
+        let stale = matches!(
+            (&page, self.count),
+            (Ok(Page { count: Some(here), .. }), Some(before)) if *here < before
+        );
+        if stale {
+            page = get_page(&self.walk.as_ref()?.client, url.clone()).await;
+        }
         let page = match page {
             Ok(page) => page,
             // The list shrank while it was read: this page is past its end now.
@@ -144,11 +192,19 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
                 return Some(Err(e));
             }
         };
-        if !page.results.is_empty() && ids(&page.results, self.once.id_of) == self.first_ids {
+        // The same items under the same count: the page number was ignored. (Under a new
+        // count they may have been pushed down a page by as many items created.)
+        if !page.results.is_empty()
+            && page.count == self.first_count
+            && ids(&page.results, self.once.id_of) == self.first_ids
+        {
             self.done = true;
             return Some(Err(Error::Pagination(format!(
                 "page {number} holds the same items as page 1; the service seems to ignore the page number (read the list with `.concurrency(1)`)"
             ))));
+        }
+        if page.count.is_some() {
+            self.count = page.count;
         }
         let walk = self.walk.as_mut()?;
         walk.seen.insert(page_key(&url));
