@@ -1,6 +1,6 @@
 //! Lists read near the round-trip bound: 1000 items per page unless told, the pages after
-//! the first fetched by number at once, yielded in order, each item once, and the guards
-//! of the sequential stream still holding.
+//! the first fetched by number at once, yielded in order, each item once (however many jobs
+//! are created meanwhile), and the guards of the sequential stream still holding.
 
 mod common;
 
@@ -276,6 +276,53 @@ async fn a_long_list_remembers_only_the_last_pages_ids() {
     assert_eq!(all.len(), 2 + 1 + 2 * 10 + 2);
     assert_eq!(&all[..3], ["a", "b", "c"]);
     assert_eq!(&all[all.len() - 2..], ["a", "z"]);
+}
+
+#[tokio::test]
+async fn a_slow_read_while_many_jobs_are_created_still_yields_each_job_once() {
+    let server = MockServer::start().await;
+    // Read one page after another, two jobs a page: [a b | c d]. Six jobs are created
+    // after page 1, so a and b come round again three pages later: the stream remembers
+    // as many pages as the growth of `count` can have pushed a job across.
+    let page_url = |n: u64| api_url(&server, &format!("jobs/?page={n}&page_size=2"));
+    serve(&server, None, page_of(4, Some(page_url(2)), &["a", "b"])).await;
+    serve(
+        &server,
+        Some("2"),
+        page_of(10, Some(page_url(3)), &["n3", "n4"]),
+    )
+    .await;
+    serve(
+        &server,
+        Some("3"),
+        page_of(10, Some(page_url(4)), &["n5", "n6"]),
+    )
+    .await;
+    serve(
+        &server,
+        Some("4"),
+        page_of(10, Some(page_url(5)), &["a", "b"]),
+    )
+    .await;
+    serve(&server, Some("5"), page_of(10, None, &["c", "d"])).await;
+
+    let list = client(&server).jobs().list().page_size(2).concurrency(1);
+    let all: Vec<JobSummary> = list.stream().try_collect().await.unwrap();
+
+    assert_eq!(ids(&all), ["a", "b", "n3", "n4", "n5", "n6", "c", "d"]);
+}
+
+#[tokio::test]
+async fn a_concurrency_of_usize_max_is_read_like_any_other() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    serve(&server, None, page_of(3, Some(next), &["a", "b"])).await;
+    serve(&server, Some("2"), page_of(3, None, &["c"])).await;
+
+    let list = client(&server).jobs().list().concurrency(usize::MAX);
+    let all: Vec<JobSummary> = list.stream().try_collect().await.unwrap();
+
+    assert_eq!(ids(&all), ["a", "b", "c"]);
 }
 
 #[tokio::test]

@@ -184,17 +184,19 @@ fn normalize(s: &Shared, mut body: Map<String, Value>) -> Result<Map<String, Val
     }
     // The service refuses a project the account does not have (`users/me/projects/`). Its
     // wording is not known; this message is the fake's own, in DRF's field-error shape.
-    if let Some(Value::String(project)) = body.get("projectId")
-        && !s
-            .pipeline
-            .account
-            .projects
-            .iter()
-            .any(|(id, _)| id == project)
-    {
-        return Err(json!({
-            "projectId": [format!("Invalid pk \"{project}\" - object does not exist.")]
-        }));
+    if let Some(project) = body.get("projectId").filter(|p| !p.is_null()) {
+        let accounts = &s.pipeline.account.projects;
+        let known = project
+            .as_str()
+            .is_some_and(|p| accounts.iter().any(|(id, _)| id == p));
+        if !known {
+            let shown = project
+                .as_str()
+                .map_or_else(|| project.to_string(), str::to_owned);
+            return Err(json!({
+                "projectId": [format!("Invalid pk \"{shown}\" - object does not exist.")]
+            }));
+        }
     }
     let mut item_errors = Vec::new();
     if let Some(Value::Array(items)) = body.get_mut("jobanalyses") {

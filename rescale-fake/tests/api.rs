@@ -257,6 +257,14 @@ async fn a_job_in_a_project_the_account_does_not_have_is_refused() {
     let (_, list) = api.get("jobs/").await;
     assert_eq!(list["count"], 0);
 
+    job["projectId"] = json!(7);
+    let (status, body) = api.post("jobs/", job.clone()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"projectId": ["Invalid pk \"7\" - object does not exist."]})
+    );
+
     // One of the account's projects (users/me/projects/) is accepted, and so is none.
     let (_, projects) = api.get("users/me/projects/").await;
     let mine = projects["results"][0]["id"].clone();

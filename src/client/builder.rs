@@ -140,8 +140,8 @@ impl ClientBuilder {
     /// Trusts `certificate` as a root, on top of the built-in roots, in the HTTP client the
     /// builder makes: a private CA of your organisation, or the self-signed certificate of
     /// a server such as `rescale-fake` over HTTPS. May be called more than once; every
-    /// certificate is trusted. (reqwest's method of the same name does the same for a
-    /// `reqwest::Client` of your own.)
+    /// certificate is trusted. (For a `reqwest::Client` of your own, reqwest's
+    /// `ClientBuilder::tls_certs_merge` does the same.)
     ///
     /// It applies to the client the builder makes only: [`build`](ClientBuilder::build)
     /// refuses it together with [`http_client`](ClientBuilder::http_client) with

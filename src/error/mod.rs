@@ -69,6 +69,7 @@ pub enum Error {
     #[error(
         "could not decode the answer to {call} (HTTP {status}) at `{path}`: {message}; body starts: {snippet}"
     )]
+    #[non_exhaustive]
     Decode {
         /// The call whose answer this was, e.g. `GET jobs/LeeKa/` (the path relative to the
         /// base URL, as [`ApiError`] names a call).

@@ -195,12 +195,14 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     ///
     /// Pages come out in order, and an item that shifted from one page to the next
     /// while the list was read (a job created meanwhile pushes every job one place
-    /// down) comes out once, as long as fewer items were created during the read than
-    /// `concurrency` pages hold: the stream keeps the ids of the last `concurrency + 1`
-    /// pages only, so its memory does not grow with the list. Pages fetched at once may
-    /// be answered in any order; one that tells a smaller `count` than the page before
-    /// it was answered before items were created, and is read again (one more request),
-    /// so that the items pushed onto it are not missed. What a concurrent read promises
+    /// down) comes out once: the stream remembers the ids of its last `concurrency + 1`
+    /// pages, and of more while the list grows (as many pages as the jobs created since
+    /// the first page, told by the growth of `count`, can have pushed an item across), so
+    /// its memory grows with the jobs created during the read, not with the list. Pages
+    /// fetched at once may be answered in any order; one that tells a smaller `count`
+    /// than the page before it was answered before jobs were created, and is read again
+    /// (one more request, after the pages before it), so that the jobs pushed onto it
+    /// are not missed. While a list grows fast, these re-reads make a read slower. What a concurrent read promises
     /// about a list that changes under it is then what a sequential one promises:
     /// - an item present from the first request to the last is yielded exactly once,
     ///   unless items before it were deleted meanwhile: a deletion pulls later items one
@@ -284,7 +286,8 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// Every page in turn. Sends nothing until polled; then keeps
     /// [`prefetch`](ListRequest::prefetch) pages in flight ahead of the caller, and
     /// fetches up to [`concurrency`](ListRequest::concurrency) pages at once by number
-    /// (items already yielded by an earlier page are taken out of later ones).
+    /// (items already yielded by an earlier page are taken out of later ones, as
+    /// [`concurrency`](ListRequest::concurrency) tells).
     ///
     /// The stream ends with an error, never silently, when a `next` link points to
     /// another origin (the key must not travel there) or repeats a page already fetched.

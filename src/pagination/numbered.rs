@@ -1,5 +1,6 @@
 //! Reading a list by page number, several pages at once, once its first page has told the
-//! count; and yielding each item once, by id, however the pages shifted meanwhile.
+//! count; and yielding each item once, by id, when items created meanwhile shifted it from
+//! one page to the next.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::{Page, PageStream, PageWalk, get_page, page_key};
+use crate::client::Client;
 use crate::error::{Error, Result};
 
 /// The id of a list item.
@@ -35,7 +37,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         };
         // The first page's `next` is checked like any other: origin, repeat.
         walk.next = first.next.as_deref().map(|next| walk.follow(&url, next));
-        let mut once = Once::new(id_of, concurrency + 1);
+        let mut once = Once::new(id_of, concurrency.saturating_add(1));
         let first_ids: Vec<String> = first.results.iter().map(|i| id_of(i).to_owned()).collect();
         // Pages are numbered only where the first `next` says so (`page=2`); any other
         // scheme is followed link by link.
@@ -70,6 +72,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             .buffered(concurrency)
             .boxed();
         let rest = Numbered {
+            client: walk.client.clone(),
             fetches,
             last,
             first_count,
@@ -97,13 +100,18 @@ fn ids<T>(items: &[T], id_of: IdOf<T>) -> Vec<&str> {
 
 /// The ids of the last pages yielded, to take out of a page an item that shifted onto it
 /// from an earlier page while the list was read (a job created meanwhile pushes every job
-/// one place down). Only the last `window` pages are remembered, so memory does not grow
-/// with the list: an item is caught unless more items were created during the read than
-/// `window - 1` pages hold.
+/// one place down). It remembers at least `window` pages, and more while the list grows:
+/// as many as the items created since the first page (the growth of its `count`) can have
+/// pushed an item across, plus two. So its memory grows with the items created during
+/// the read, not with the list.
 struct Once<T> {
     seen: HashSet<Arc<str>>,
     pages: VecDeque<Vec<Arc<str>>>,
     window: usize,
+    /// The first page's `count` and length, and how much the count has grown since.
+    first_count: Option<u64>,
+    per_page: u64,
+    growth: u64,
     id_of: IdOf<T>,
 }
 
@@ -113,12 +121,29 @@ impl<T> Once<T> {
             seen: HashSet::new(),
             pages: VecDeque::new(),
             window: window.max(2),
+            first_count: None,
+            per_page: 0,
+            growth: 0,
             id_of,
         }
     }
 
+    /// How many pages to remember: enough for an item pushed down by every item created
+    /// so far.
+    fn keep(&self) -> usize {
+        let shifted = self.growth.div_ceil(self.per_page.max(1)).saturating_add(2);
+        self.window
+            .max(usize::try_from(shifted).unwrap_or(usize::MAX))
+    }
+
     /// The page without the items already yielded from the pages remembered.
     fn fresh(&mut self, mut page: Page<T>) -> Page<T> {
+        if self.pages.is_empty() {
+            self.first_count = page.count;
+            self.per_page = page.results.len() as u64;
+        } else if let (Some(first), Some(now)) = (self.first_count, page.count) {
+            self.growth = self.growth.max(now.saturating_sub(first));
+        }
         let id_of = self.id_of;
         let mut ids = Vec::with_capacity(page.results.len());
         page.results.retain(|item| {
@@ -132,9 +157,10 @@ impl<T> Once<T> {
             true
         });
         self.pages.push_back(ids);
-        if self.pages.len() > self.window
-            && let Some(oldest) = self.pages.pop_front()
-        {
+        while self.pages.len() > self.keep() {
+            let Some(oldest) = self.pages.pop_front() else {
+                break;
+            };
             for id in oldest {
                 self.seen.remove(&id);
             }
@@ -145,6 +171,8 @@ impl<T> Once<T> {
 
 /// Pages 2 to `last` on their way, then the `next` links past `last`.
 struct Numbered<T> {
+    /// Reads a page again (see [`Numbered::next`]).
+    client: Client,
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
     last: u64,
     /// The `count` of the first page, and of the last page yielded.
@@ -178,7 +206,7 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             (Ok(Page { count: Some(here), .. }), Some(before)) if *here < before
         );
         if stale {
-            page = get_page(&self.walk.as_ref()?.client, url.clone()).await;
+            page = get_page(&self.client, url.clone()).await;
         }
         let page = match page {
             Ok(page) => page,
