@@ -66,8 +66,10 @@ impl Jobs {
     ///   tail is refused and the job has reached a final status; lines written after the
     ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)).
     /// - A run that has not started yet (a job just submitted) is waited for: polling goes
-    ///   on until its file can be read. A tail refused while the run is in progress (a
-    ///   path that does not exist) is yielded as the error that ends the stream.
+    ///   on until its file can be read. A tail refused at two polls in a row while the
+    ///   run is in progress (a path that does not exist) is yielded as the error that
+    ///   ends the stream; refused once, it may only mean that the run started between
+    ///   the refusal and the look at the run, and the next poll tells.
     ///
     /// Transient errors (429, 5xx, timeouts) are borne up to 5 in a row, as the status
     /// waits do; another error is yielded and ends the stream. `Send + 'static`; dropping
@@ -174,6 +176,7 @@ impl Stream for Follow {
                 target: this.target.clone(),
                 window: this.window,
                 previous: Vec::new(),
+                refused: false,
             };
             poll_stream(source, this.polling.clone())
         })
@@ -186,6 +189,8 @@ struct FollowSource {
     window: u32,
     /// The window read at the previous poll.
     previous: Vec<String>,
+    /// The previous poll's tail was refused while the run looked in progress.
+    refused: bool,
 }
 
 impl PollSource for FollowSource {
@@ -209,15 +214,24 @@ impl FollowSource {
             Ok(tail) => tail.lines,
             Err(e) if !is_transient(&e) => {
                 // The tail is refused outside an in-progress run: before it starts, poll on;
-                // once the run or job is over, end quietly; otherwise it is the caller's.
-                return match self.run_state().await? {
+                // once the run or job is over, end quietly. A run in progress by the time
+                // it is looked up may have started after the tail was refused: poll once
+                // more; refused again while in progress, the refusal is the caller's.
+                let state = self.run_state().await?;
+                let refused_before = std::mem::replace(&mut self.refused, false);
+                return match state {
                     RunState::NotStarted => Ok(false),
                     RunState::Over => Ok(true),
-                    RunState::InProgress => Err(e),
+                    RunState::InProgress if refused_before => Err(e),
+                    RunState::InProgress => {
+                        self.refused = true;
+                        Ok(false)
+                    }
                 };
             }
             Err(e) => return Err(e),
         };
+        self.refused = false;
         let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
         queue.extend(marker);
         queue.extend(fresh.iter().cloned().map(FollowEvent::Line));

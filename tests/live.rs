@@ -401,6 +401,40 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
     mount_newest_status(&server, "Executing").await;
     let err = follow_all(&server).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
+    // Refused twice in a row while in progress: the second refusal ends it.
+    let tails = requests(&server)
+        .await
+        .iter()
+        .filter(|r| r.url.path().contains("/tail/"))
+        .count();
+    assert_eq!(tails, 2);
+}
+
+#[tokio::test]
+async fn follow_reads_on_when_the_run_started_between_the_refusal_and_the_look() {
+    // The tail is refused (the run has not started), but by the time the run is looked
+    // up it has: the next poll reads its lines, and the run then ends.
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        "/api/v2/jobs/j/runs/1/tail/log/",
+        vec![
+            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
+            lines(&["a", "b"]),
+        ],
+    )
+    .await;
+    mount_sequence(
+        &server,
+        "/api/v2/jobs/j/runs/1/",
+        vec![run(false), run(true)],
+    )
+    .await;
+    mount_newest_status(&server, "Executing").await;
+
+    let events = follow_all(&server).await.unwrap();
+
+    assert_eq!(events, vec![line("a"), line("b")]);
 }
 
 #[tokio::test]
