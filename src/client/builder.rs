@@ -196,7 +196,9 @@ impl ClientBuilder {
     }
 
     /// How long establishing a connection may take (default 10 s). Applies to the HTTP
-    /// client the builder makes, not to one given with [`http_client`](ClientBuilder::http_client).
+    /// client the builder makes: [`build`](ClientBuilder::build) refuses it together with
+    /// [`http_client`](ClientBuilder::http_client) with [`Error::Config`] rather than
+    /// ignore it; set it on that client instead.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -299,14 +301,21 @@ impl ClientBuilder {
         // following re-sends the key along a chain that leaves the origin and comes back.
         let http = match self.http {
             Some(http) => {
+                // Settings of the HTTP client the builder makes would silently not apply.
                 #[cfg(any(feature = "rustls", feature = "native-tls"))]
-                if !self.root_certificates.is_empty() {
-                    return Err(Error::Config(
-                        "ClientBuilder::add_root_certificate applies to the HTTP client the \
-                         builder makes, not to one given with ClientBuilder::http_client; \
-                         add the certificate to that reqwest::Client instead"
-                            .into(),
-                    ));
+                let certificates = !self.root_certificates.is_empty();
+                #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+                let certificates = false;
+                let unused = [
+                    ("add_root_certificate", certificates),
+                    ("connect_timeout", self.connect_timeout.is_some()),
+                ];
+                if let Some((setting, _)) = unused.iter().find(|(_, set)| *set) {
+                    return Err(Error::Config(format!(
+                        "ClientBuilder::{setting} applies to the HTTP client the builder \
+                         makes, not to one given with ClientBuilder::http_client; set it on \
+                         that reqwest::Client instead"
+                    )));
                 }
                 refuse_following_client(http)?
             }
@@ -613,6 +622,23 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("connect_timeout"), "{err}");
+        // A setting of the builder's own HTTP client is refused with a client of one's own.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let err = Client::builder()
+            .token("k")
+            .connect_timeout(Duration::from_secs(3))
+            .http_client(http)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m)
+                if m.contains("ClientBuilder::connect_timeout")
+                    && m.contains("ClientBuilder::http_client")),
+            "{err}"
+        );
         let err = Client::builder()
             .token("k")
             .throttle(ThrottleConfig::default().submissions(crate::RateLimit::per_hour(0)))
