@@ -280,7 +280,7 @@ impl Error {
     }
 
     /// A [`Error::Decode`] made below the transport, which does not know the call yet;
-    /// the transport names it ([`Error::naming_call`]).
+    /// the transport names it (`Transport::call_error`).
     pub(crate) fn decode(
         status: StatusCode,
         path: impl Into<String>,

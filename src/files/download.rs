@@ -165,7 +165,7 @@ impl Download {
         let url = transport.endpoint(&["files", id, "contents"]);
         self.fetch_unredacted(sink, sink_path, &url)
             .await
-            .map_err(|e| transport.redact(transport.name_call(e, &Method::GET, &url)))
+            .map_err(|e| transport.call_error(e, &Method::GET, &url))
     }
 
     async fn fetch_unredacted<W>(&self, sink: &mut W, sink_path: &Path, url: &Url) -> Result<u64>

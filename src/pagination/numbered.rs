@@ -55,7 +55,6 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
                 .map(move |page| page.map(|page| once.fresh(page)));
             return stream::iter([Ok(first)]).chain(rest).boxed();
         }
-        let first_count = first.count;
         let client = walk.client.clone();
         let fetches = stream::iter(2..=last)
             .map(move |number| {
@@ -75,8 +74,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             client: walk.client.clone(),
             fetches,
             last,
-            first_count,
-            count: first_count,
+            count: once.first_count,
             walk: Some(walk),
             tail: None,
             once,
@@ -175,8 +173,7 @@ struct Numbered<T> {
     client: Client,
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
     last: u64,
-    /// The `count` of the first page, and of the last page yielded.
-    first_count: Option<u64>,
+    /// The `count` of the last page yielded.
     count: Option<u64>,
     /// The `next` links' guards, and the walk past `last` when the list grew.
     walk: Option<PageWalk>,
@@ -223,7 +220,7 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         // The same items under the same count: the page number was ignored. (Under a new
         // count they may have been pushed down a page by as many items created.)
         if !page.results.is_empty()
-            && page.count == self.first_count
+            && page.count == self.once.first_count
             && ids(&page.results, self.once.id_of) == self.first_ids
         {
             self.done = true;

@@ -156,10 +156,12 @@ impl Transport {
             .unwrap_or(url.path())
     }
 
-    /// `err` naming the call `method url` when it is an [`Error::Decode`] that does not
-    /// name one yet: `GET jobs/LeeKa/`, as [`ApiError`] names a call.
-    pub(crate) fn name_call(&self, err: Error, method: &reqwest::Method, url: &Url) -> Error {
-        err.naming_call(|| format!("{method} {}", self.call_path(url)))
+    /// An error of the call `method url`, as the caller gets it: an [`Error::Decode`] that
+    /// does not name its call yet names it (`GET jobs/LeeKa/`, as [`ApiError`] names a
+    /// call), and the API key is taken out of every text.
+    pub(crate) fn call_error(&self, err: Error, method: &reqwest::Method, url: &Url) -> Error {
+        let err = err.naming_call(|| format!("{method} {}", self.call_path(url)));
+        self.redact(err)
     }
 
     pub(crate) fn base_url(&self) -> &Url {
@@ -329,10 +331,7 @@ impl Transport {
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
-                Err(err) => {
-                    let err = self.name_call(err, &req.method, &req.url);
-                    self.shared.redactor.error(err)
-                }
+                Err(err) => self.call_error(err, &req.method, &req.url),
             };
             // A 429 holds back every call of its scope, retried or not.
             if let Some(wait) = err.retry_after()
