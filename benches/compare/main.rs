@@ -1,13 +1,16 @@
 //! `cargo bench --bench compare`: what the crate costs over hand-written `reqwest` calls,
 //! measured side by side in one run against a local server on 127.0.0.1.
 //!
-//! Contenders alternate sample by sample (A, B, A, B, ...) so that a noisy neighbour slows
-//! both alike. Peak memory is measured in child processes (this binary, re-run with
+//! Contenders alternate sample by sample, taking turns at going first (A B, B A, A B, ...),
+//! so that a noisy neighbour slows both alike and neither gains from its place; the `get`
+//! figure alternates in blocks of 20 calls within each sample (see [`interleave`]). Peak memory is measured in child processes (this binary, re-run with
 //! `RESCALE_BENCH_CHILD` set). The table is printed and written to
 //! `target/bench-compare.json`.
 //!
 //! `RESCALE_BENCH_SAMPLES=n` sets the samples per contender (default 7; the `get` figure
 //! takes at least 31 outside a quick run);
+//! `RESCALE_BENCH_GET_SELF=1` runs the hand-written `get` as both contenders, to show what
+//! A vs B reads when there is no difference;
 //! `RESCALE_BENCH_QUICK=1` scales every workload down tenfold for a smoke run;
 //! `RESCALE_BENCH_ONLY=get,list,prefetch,download,memory,decode,wire` runs only those
 //! figures; `wire` is the section at 20 ms against `rescale-fake`.
@@ -158,8 +161,20 @@ async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &
     serde_json::from_slice(&body).expect("decode")
 }
 
-/// Times `a` and `b` alternately, after one warm-up run of each.
-async fn alternate<A, B, FA, FB>(samples: usize, mut a: A, mut b: B) -> (Vec<f64>, Vec<f64>)
+/// Times `a` and `b` alternately, after one warm-up run of each: `samples` times each,
+/// with each sample made of `blocks` runs of its contender, interleaved with the other's.
+/// The pairs take turns at going first (A B, B A, ...).
+///
+/// On this kind of machine (a busy/idle VM) a loopback call's time can double when the
+/// host changes pace, and a change landing between two whole samples skews their ratio;
+/// blocks of a few calls spread every change over both contenders. Measured so, the
+/// hand-written `get` against itself reads 0.993 to 1.002 (`RESCALE_BENCH_GET_SELF=1`).
+async fn interleave<A, B, FA, FB>(
+    samples: usize,
+    blocks: usize,
+    mut a: A,
+    mut b: B,
+) -> (Vec<f64>, Vec<f64>)
 where
     A: FnMut() -> FA,
     B: FnMut() -> FB,
@@ -168,17 +183,38 @@ where
 {
     a().await;
     b().await;
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for _ in 0..samples {
-        let start = Instant::now();
-        a().await;
-        ta.push(start.elapsed().as_secs_f64() * 1e3);
-        let start = Instant::now();
-        b().await;
-        tb.push(start.elapsed().as_secs_f64() * 1e3);
+    let (mut ta, mut tb) = (vec![0.0; samples], vec![0.0; samples]);
+    for (turn, sample) in (0..samples)
+        .flat_map(|s| std::iter::repeat_n(s, blocks))
+        .enumerate()
+    {
+        for a_now in [turn % 2 == 0, turn % 2 == 1] {
+            let start = Instant::now();
+            if a_now {
+                a().await;
+                ta[sample] += start.elapsed().as_secs_f64() * 1e3;
+            } else {
+                b().await;
+                tb[sample] += start.elapsed().as_secs_f64() * 1e3;
+            }
+        }
     }
     (ta, tb)
 }
+
+/// [`interleave`] with one run a sample.
+async fn alternate<A, B, FA, FB>(samples: usize, a: A, b: B) -> (Vec<f64>, Vec<f64>)
+where
+    A: FnMut() -> FA,
+    B: FnMut() -> FB,
+    FA: Future<Output = ()>,
+    FB: Future<Output = ()>,
+{
+    interleave(samples, 1, a, b).await
+}
+
+/// Calls of the `get` figure in one block of [`interleave`].
+const GET_BLOCK: usize = 20;
 
 async fn bench_get(addr: SocketAddr, work: &Workload) -> Row {
     let base = base_url(addr, 0, 0);
@@ -187,26 +223,38 @@ async fn bench_get(addr: SocketAddr, work: &Workload) -> Row {
     let url = format!("{base}jobs/aabbcc/");
     let (client, http, url) = (&client, &http, url.as_str());
     let n = work.gets;
-    let (a, b) = alternate(
+    let block = GET_BLOCK.min(n);
+    let calibrate = std::env::var_os("RESCALE_BENCH_GET_SELF").is_some();
+    let (a, b) = interleave(
         work.get_samples,
+        n / block,
         || async move {
-            for _ in 0..n {
-                black_box(client.jobs().get("aabbcc").await.expect("get"));
+            for _ in 0..block {
+                if calibrate {
+                    black_box(get_json::<Job>(http, url).await);
+                } else {
+                    black_box(client.jobs().get("aabbcc").await.expect("get"));
+                }
             }
         },
         || async move {
-            for _ in 0..n {
+            for _ in 0..block {
                 black_box(get_json::<Job>(http, url).await);
             }
         },
     )
     .await;
+    let a_name = if calibrate {
+        "reqwest + serde_json (calibration)"
+    } else {
+        "rescale"
+    };
     Row::timed(
         format!(
-            "get a full job, {n} sequential calls ({} samples)",
+            "get a full job, {n} sequential calls in blocks of {block} ({} samples)",
             work.get_samples
         ),
-        ("rescale", a),
+        (a_name, a),
         ("reqwest + serde_json", b),
         Target::AtMost(1.03),
     )

@@ -283,7 +283,8 @@ impl Report {
     pub fn table(&self) -> String {
         let m = &self.machine;
         let mut out = format!(
-            "Machine: {} CPUs, {}, {:.1} GiB memory, {}. {} samples per contender, alternated; \
+            "Machine: {} CPUs, {}, {:.1} GiB memory, {}. {} samples per contender, alternated \
+             with each pair's first taking turns (the get figure's in blocks of 20 calls); \
              A vs B is the median of A/B over samples taken back to back.\n\n",
             m.cpus, m.cpu_model, m.memory_gib, m.os, self.samples_per_contender
         );

@@ -340,7 +340,7 @@ impl ClientBuilder {
                 authorization,
                 throttle,
                 settings,
-            )),
+            )?),
             cache: Arc::default(),
         })
     }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::Either;
 use reqwest::StatusCode;
 use reqwest::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT,
@@ -81,7 +83,8 @@ impl Settings {
 struct Shared {
     http: reqwest::Client,
     base_url: Url,
-    authorization: SecretString,
+    /// `Token <key>` or `Bearer <key>`, made once and marked sensitive (never printed).
+    authorization: HeaderValue,
     /// Takes the key out of the server's text before it reaches an error or a log.
     redactor: Redactor,
     throttle: Throttle,
@@ -101,22 +104,26 @@ impl Transport {
         authorization: SecretString,
         throttle: Throttle,
         settings: Settings,
-    ) -> Self {
+    ) -> Result<Self> {
+        let secret = authorization.expose_secret();
         // `Token <key>` or `Bearer <key>`: the key is what follows the scheme.
-        let redactor = match authorization.expose_secret().split_once(' ') {
+        let redactor = match secret.split_once(' ') {
             Some((_, key)) => Redactor::new(key),
-            None => Redactor::new(authorization.expose_secret()),
+            None => Redactor::new(secret),
         };
-        Transport {
+        let mut header = HeaderValue::from_str(secret)
+            .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
+        header.set_sensitive(true);
+        Ok(Transport {
             shared: Arc::new(Shared {
                 http,
                 base_url,
-                authorization,
+                authorization: header,
                 redactor,
                 throttle,
             }),
             settings,
-        }
+        })
     }
 
     /// A transport sharing this one's pool, key and throttle, with its settings changed
@@ -202,12 +209,16 @@ impl Transport {
     /// Sends the request and decodes its JSON answer; the per-attempt timeout covers the
     /// body too, and a body cut short is retried like a failed attempt.
     pub(crate) async fn json<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
-        self.call(req, |response| async move {
-            let status = response.status();
-            let body = self.read_body(response).await?;
-            decode(status, &body, &self.shared.redactor)
-        })
-        .await
+        // Decoded into a box: a model (a `Job` is near 1 KB) then travels up through the
+        // layers of the call as a pointer, and is moved once, here.
+        let boxed = self
+            .call(req, |response| async move {
+                let status = response.status();
+                let body = self.read_body(response).await?;
+                decode::<Box<T>>(status, &body, &self.shared.redactor)
+            })
+            .await?;
+        Ok(*boxed)
     }
 
     /// Sends the request and discards whatever 2xx body comes back.
@@ -233,31 +244,36 @@ impl Transport {
             waited_ms = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        async {
+        // Boxed once: the callers' futures then hold a pointer, not the whole call (its
+        // attempts, timers and reads), which each layer would otherwise copy.
+        let call = Box::pin(async {
             self.settings.check()?;
             let started = Instant::now();
             let progress = Progress::default();
-            let attempts = self.attempts(&req, &read, started, &progress);
-            let result = match self.settings.operation_timeout {
-                None => attempts.await,
-                Some(limit) => match tokio::time::timeout(limit, attempts).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        let err = Error::Timeout(format!(
-                            "the call did not finish within its operation timeout (the \
-                             deadline of the whole call, retries included) of {limit:?}"
-                        ));
-                        if progress.in_flight.load(Ordering::Relaxed)
-                            && req.idempotency == Idempotency::NotIdempotent
-                        {
-                            Err(outcome_unknown(&req, err))
-                        } else {
-                            Err(err)
-                        }
-                    }
-                },
+            let attempts = self.attempts(&req, &read, started, &progress, &span);
+            // One future awaited in either case (not one per branch), so the call's
+            // future holds the attempts once.
+            let limited = match self.settings.operation_timeout {
+                None => Either::Left(attempts.map(Ok)),
+                Some(limit) => Either::Right(tokio::time::timeout(limit, attempts)),
             };
-            let span = tracing::Span::current();
+            let result = match limited.await {
+                Ok(result) => result,
+                Err(_) => {
+                    let limit = self.settings.operation_timeout.unwrap_or_default();
+                    let err = Error::Timeout(format!(
+                        "the call did not finish within its operation timeout (the \
+                         deadline of the whole call, retries included) of {limit:?}"
+                    ));
+                    if progress.in_flight.load(Ordering::Relaxed)
+                        && req.idempotency == Idempotency::NotIdempotent
+                    {
+                        Err(outcome_unknown(&req, err))
+                    } else {
+                        Err(err)
+                    }
+                }
+            };
             span.record("attempts", progress.attempts.load(Ordering::Relaxed));
             span.record("waited_ms", progress.waited_ms.load(Ordering::Relaxed));
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -268,8 +284,14 @@ impl Transport {
                 tracing::debug!(error = %e, "request failed");
             }
             result
+        });
+        // Entering a span no subscriber wants costs every poll of every call; the span is
+        // recorded through its handle, so an unentered one changes nothing else.
+        if span.is_disabled() {
+            Either::Left(call)
+        } else {
+            Either::Right(call.instrument(span.clone()))
         }
-        .instrument(span)
         .await
     }
 
@@ -280,6 +302,7 @@ impl Transport {
         read: &F,
         started: Instant,
         progress: &Progress,
+        span: &tracing::Span,
     ) -> Result<T>
     where
         F: Fn(reqwest::Response) -> Fut,
@@ -318,7 +341,7 @@ impl Transport {
             progress.in_flight.store(true, Ordering::Relaxed);
             let outcome = tokio::time::timeout(self.settings.attempt_timeout, async {
                 let response = self.send_once(req, form).await?;
-                tracing::Span::current().record("status", response.status().as_u16());
+                span.record("status", response.status().as_u16());
                 read(response).await
             })
             .await
@@ -395,13 +418,12 @@ impl Transport {
                 .shared
                 .http
                 .request(method.clone(), url.clone())
-                .header(USER_AGENT, CRATE_USER_AGENT)
-                .headers(req.headers.clone());
+                .header(USER_AGENT, HeaderValue::from_static(CRATE_USER_AGENT));
+            if !req.headers.is_empty() {
+                builder = builder.headers(req.headers.clone());
+            }
             if on_origin {
-                let mut auth = HeaderValue::from_str(self.shared.authorization.expose_secret())
-                    .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
-                auth.set_sensitive(true);
-                builder = builder.header(AUTHORIZATION, auth);
+                builder = builder.header(AUTHORIZATION, self.shared.authorization.clone());
             }
             if with_body {
                 builder = match (&req.body, form.take()) {
@@ -447,9 +469,8 @@ impl Transport {
                 )),
                 Some(Err(redirect::Refused::BadLocation(why))) => Some(why),
             };
-            return Err(self
-                .answer_error(req, &url, on_origin, response, note)
-                .await);
+            // Boxed: an error's body reading would otherwise widen every call's future.
+            return Err(Box::pin(self.answer_error(req, &url, on_origin, response, note)).await);
         }
     }
 
@@ -565,6 +586,7 @@ mod tests {
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             },
         )
+        .unwrap()
     }
 
     #[test]
