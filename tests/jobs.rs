@@ -14,6 +14,18 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const ODD_ID: &str = "a/b c";
 const ODD_ID_ENCODED: &str = "a%2Fb%20c";
 
+/// The calls' futures can be spawned onto a multi-threaded runtime.
+#[test]
+fn job_calls_are_send() {
+    fn assert_send<F: Send>(_: &F) {}
+    let client = rescale::Client::builder().token("k").build().unwrap();
+    let jobs = client.jobs();
+    assert_send(&jobs.get("J1"));
+    assert_send(&jobs.submit("J1"));
+    assert_send(&jobs.stop("J1"));
+    assert_send(&jobs.delete("J1"));
+}
+
 #[tokio::test]
 async fn list_sends_page_size_and_filters_and_decodes_summaries() {
     let server = MockServer::start().await;

@@ -3,7 +3,8 @@
 //!
 //! Contenders alternate sample by sample, taking turns at going first (A B, B A, A B, ...),
 //! so that a noisy neighbour slows both alike and neither gains from its place; the `get`
-//! figure alternates in blocks of 20 calls within each sample (see [`interleave`]). Peak memory is measured in child processes (this binary, re-run with
+//! figure alternates in blocks of [`GET_BLOCK`] calls within each sample (see
+//! [`interleave`]). Peak memory is measured in child processes (this binary, re-run with
 //! `RESCALE_BENCH_CHILD` set). The table is printed and written to
 //! `target/bench-compare.json`.
 //!
@@ -222,12 +223,13 @@ async fn bench_get(addr: SocketAddr, work: &Workload) -> Row {
     let http = reqwest_client();
     let url = format!("{base}jobs/aabbcc/");
     let (client, http, url) = (&client, &http, url.as_str());
-    let n = work.gets;
-    let block = GET_BLOCK.min(n);
+    let block = GET_BLOCK.min(work.gets);
+    let blocks = work.gets / block;
+    let n = blocks * block;
     let calibrate = std::env::var_os("RESCALE_BENCH_GET_SELF").is_some();
     let (a, b) = interleave(
         work.get_samples,
-        n / block,
+        blocks,
         || async move {
             for _ in 0..block {
                 if calibrate {

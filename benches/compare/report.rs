@@ -284,7 +284,7 @@ impl Report {
         let m = &self.machine;
         let mut out = format!(
             "Machine: {} CPUs, {}, {:.1} GiB memory, {}. {} samples per contender, alternated \
-             with each pair's first taking turns (the get figure's in blocks of 20 calls); \
+             with each pair's first taking turns (the get figure's within each sample, in blocks); \
              A vs B is the median of A/B over samples taken back to back.\n\n",
             m.cpus, m.cpu_model, m.memory_gib, m.os, self.samples_per_contender
         );

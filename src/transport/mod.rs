@@ -84,6 +84,8 @@ struct Shared {
     http: reqwest::Client,
     base_url: Url,
     /// `Token <key>` or `Bearer <key>`, made once and marked sensitive (never printed).
+    /// Unlike the `SecretString` it is made from, it is not wiped from memory when
+    /// dropped; each request held such a copy before it was kept here.
     authorization: HeaderValue,
     /// Takes the key out of the server's text before it reaches an error or a log.
     redactor: Redactor,
@@ -255,12 +257,13 @@ impl Transport {
             // future holds the attempts once.
             let limited = match self.settings.operation_timeout {
                 None => Either::Left(attempts.map(Ok)),
-                Some(limit) => Either::Right(tokio::time::timeout(limit, attempts)),
+                Some(limit) => Either::Right(
+                    tokio::time::timeout(limit, attempts).map(move |r| r.map_err(|_| limit)),
+                ),
             };
             let result = match limited.await {
                 Ok(result) => result,
-                Err(_) => {
-                    let limit = self.settings.operation_timeout.unwrap_or_default();
+                Err(limit) => {
                     let err = Error::Timeout(format!(
                         "the call did not finish within its operation timeout (the \
                          deadline of the whole call, retries included) of {limit:?}"
@@ -285,8 +288,10 @@ impl Transport {
             }
             result
         });
-        // Entering a span no subscriber wants costs every poll of every call; the span is
-        // recorded through its handle, so an unentered one changes nothing else.
+        // Entering a span no subscriber wants costs every poll of every call. Its fields are
+        // recorded through its handle (never into the caller's span), and entering a
+        // disabled span does not change the current one, so events keep their parent; only
+        // tracing's `log` mirror of span enters and exits is skipped.
         if span.is_disabled() {
             Either::Left(call)
         } else {
@@ -569,40 +574,4 @@ fn map_reqwest(e: reqwest::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn transport() -> Transport {
-        Transport::new(
-            reqwest::Client::new(),
-            Url::parse("https://platform.rescale.com/api/v2/").unwrap(),
-            SecretString::from("Token k".to_owned()),
-            Throttle::new(&crate::ThrottleConfig::default()).unwrap(),
-            Settings {
-                retry: RetryPolicy::default(),
-                attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
-                operation_timeout: None,
-                read_idle_timeout: DEFAULT_READ_IDLE_TIMEOUT,
-                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn endpoint_escapes_each_segment_and_ends_with_a_slash() {
-        let t = transport();
-        assert_eq!(
-            t.endpoint(&["jobs", "a/b c", "statuses"]).as_str(),
-            "https://platform.rescale.com/api/v2/jobs/a%2Fb%20c/statuses/"
-        );
-        assert_eq!(
-            t.endpoint(&["jobs"]).as_str(),
-            "https://platform.rescale.com/api/v2/jobs/"
-        );
-        assert_eq!(
-            t.endpoint(&["jobs", "x?y#z"]).as_str(),
-            "https://platform.rescale.com/api/v2/jobs/x%3Fy%23z/"
-        );
-    }
-}
+mod tests;
