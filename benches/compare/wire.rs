@@ -20,8 +20,6 @@ pub const LATENCY: Duration = Duration::from_millis(20);
 pub const CONNECT_LATENCY: Duration = Duration::from_millis(20);
 /// The outputs of every completed job.
 const OUTPUT_FILES: usize = 100;
-/// `download_outputs`' default concurrency (`DEFAULT_CONCURRENCY` in src/files/outputs.rs).
-const DEFAULT_FILES_AT_ONCE: usize = 16;
 
 /// The sizes of this section's workloads.
 pub struct WireWork {
@@ -277,7 +275,8 @@ async fn download(work: &WireWork) -> Vec<WireRow> {
             None => "default concurrency".to_owned(),
             Some(c) => format!("{c} at once"),
         };
-        let rounds = OUTPUT_FILES.div_ceil(concurrency.unwrap_or(DEFAULT_FILES_AT_ONCE));
+        let rounds = OUTPUT_FILES
+            .div_ceil(concurrency.unwrap_or(rescale::files::DownloadOutputs::DEFAULT_CONCURRENCY));
         rows.push(WireRow::new(
             format!("download a job's {OUTPUT_FILES} outputs, {how}"),
             time,

@@ -14,12 +14,6 @@ use super::{Files, JobFile};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
-/// How many files download at once unless told otherwise. Chosen by measurement (the `wire`
-/// section of `cargo bench --bench compare`: 100 small outputs over HTTPS at 20 ms a
-/// response and a connection): 4 at once took about 630 ms, 8 about 370 ms, 16 about
-/// 235 ms and 32 about 165 ms; 16 keeps most of the gain with half the connections of 32.
-pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
-
 /// A download of a job's outputs being set up, from [`Files::download_outputs`]; `.await`
 /// it to run.
 #[must_use = "a download does nothing until it is awaited"]
@@ -86,7 +80,7 @@ impl Files {
             client: self.client.clone(),
             job_id: job_id.as_ref().to_owned(),
             dir: dir.as_ref().to_owned(),
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: DownloadOutputs::DEFAULT_CONCURRENCY,
             progress: None,
         }
     }
@@ -105,7 +99,15 @@ enum Done {
 }
 
 impl DownloadOutputs {
-    /// How many files download at once (at least 1).
+    /// How many files download at once unless [`concurrency`](Self::concurrency) says
+    /// otherwise. Chosen by measurement (the `wire` section of `cargo bench --bench
+    /// compare`: 100 small outputs over HTTPS at 20 ms a response and a connection): 4 at
+    /// once took about 630 ms, 8 about 370 ms, 16 about 235 ms and 32 about 165 ms; 16
+    /// keeps most of the gain with half the connections of 32.
+    pub const DEFAULT_CONCURRENCY: usize = 16;
+
+    /// How many files download at once (at least 1; by default
+    /// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY)).
     pub fn concurrency(mut self, files_at_once: usize) -> Self {
         self.concurrency = files_at_once;
         self

@@ -148,13 +148,15 @@ pub fn solver_tail(job: &str) -> String {
 }
 
 /// The iteration (`Time = N ...`) of the last log line in a [`solver_tail`] answer; `None`
-/// while the run is not in progress (the server answers 400 then).
+/// while the run is not in progress (the server answers 400 then) and while its log has no
+/// line yet (the first `line_every` of the run: an empty `lines`).
 pub fn solver_iteration(status: u16, body: &Value) -> Option<u64> {
     if status == 400 {
         return None;
     }
     assert_eq!(status, 200, "{body}");
-    let line = body["lines"][0].as_str().expect("a log line");
+    let lines = body["lines"].as_array().expect("a list of lines");
+    let line = lines.first()?.as_str().expect("a log line");
     let n = line
         .strip_prefix("Time = ")
         .and_then(|rest| rest.split_whitespace().next());
