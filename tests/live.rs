@@ -242,6 +242,11 @@ fn lines(items: &[&str]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"fileType": "text", "lines": items}))
 }
 
+/// The service's refusal of a tail outside an in-progress run.
+fn not_in_progress() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."}))
+}
+
 fn run(completed: bool) -> ResponseTemplate {
     let date: Value = if completed {
         json!("2026-01-01T00:00:00Z")
@@ -376,9 +381,7 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2/jobs/j/runs/1/tail/log/"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
-        )
+        .respond_with(not_in_progress())
         .mount(&server)
         .await;
     mount_sequence(&server, "/api/v2/jobs/j/runs/1/", vec![run(false)]).await;
@@ -418,10 +421,7 @@ async fn follow_reads_on_when_the_run_started_between_the_refusal_and_the_look()
     mount_sequence(
         &server,
         "/api/v2/jobs/j/runs/1/tail/log/",
-        vec![
-            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
-            lines(&["a", "b"]),
-        ],
+        vec![not_in_progress(), lines(&["a", "b"])],
     )
     .await;
     mount_sequence(
@@ -443,10 +443,7 @@ async fn follow_waits_for_a_run_that_has_not_started() {
     mount_sequence(
         &server,
         "/api/v2/jobs/j/runs/1/tail/log/",
-        vec![
-            ResponseTemplate::new(400).set_body_json(json!({"detail": "Run is not in progress."})),
-            lines(&["a"]),
-        ],
+        vec![not_in_progress(), lines(&["a"])],
     )
     .await;
     mount_sequence(

@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::{Page, PageStream, PageWalk, get_page, page_key};
-use crate::client::Client;
 use crate::error::{Error, Result};
 
 /// The id of a list item.
@@ -71,7 +70,6 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             .buffered(concurrency)
             .boxed();
         let rest = Numbered {
-            client: walk.client.clone(),
             fetches,
             last,
             count: once.first_count,
@@ -170,7 +168,6 @@ impl<T> Once<T> {
 /// Pages 2 to `last` on their way, then the `next` links past `last`.
 struct Numbered<T> {
     /// Reads a page again (see [`Numbered::next`]).
-    client: Client,
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
     last: u64,
     /// The `count` of the last page yielded.
@@ -202,8 +199,9 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             (&page, self.count),
             (Ok(Page { count: Some(here), .. }), Some(before)) if *here < before
         );
-        if stale {
-            page = get_page(&self.client, url.clone()).await;
+        // (The walk is there while pages are fetched by number: it goes to the tail.)
+        if stale && let Some(walk) = &self.walk {
+            page = get_page(&walk.client, url.clone()).await;
         }
         let page = match page {
             Ok(page) => page,
