@@ -263,6 +263,9 @@ impl ThrottleScope {
 pub(crate) struct Throttle {
     limits: [Option<RateLimit>; 3],
     store: Arc<dyn ThrottleStore>,
+    /// The same store when it is the client's own in-process one: asked directly on the
+    /// path every request takes, with no boxed future and nothing to await.
+    local: Option<Arc<InProcessStore>>,
 }
 
 impl Throttle {
@@ -283,9 +286,29 @@ impl Throttle {
                 limit.check(scope.name())?;
             }
         }
+        let (store, local) = match store {
+            Some(store) => (store, None),
+            None => {
+                let local = Arc::new(InProcessStore::new());
+                (Arc::clone(&local) as Arc<dyn ThrottleStore>, Some(local))
+            }
+        };
         Ok(Throttle {
             limits,
-            store: store.unwrap_or_else(|| Arc::new(InProcessStore::new())),
+            store,
+            local,
+        })
+    }
+
+    /// Takes one request from `scope`'s budget when that needs neither a wait nor a
+    /// round trip to a shared store: `true` when the client's own store granted it at once.
+    /// On `false` nothing was taken, and [`acquire`](Throttle::acquire) decides.
+    pub(crate) fn try_acquire_now(&self, scope: Scope) -> bool {
+        self.local.as_ref().is_some_and(|store| {
+            matches!(
+                store.admit_now(scope, self.limits[scope.index()]),
+                Ok(Admission::Granted)
+            )
         })
     }
 

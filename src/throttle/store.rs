@@ -81,7 +81,7 @@ impl InProcessStore {
         InProcessStore::default()
     }
 
-    fn admit_now(
+    pub(super) fn admit_now(
         &self,
         scope: ThrottleScope,
         limit: Option<RateLimit>,

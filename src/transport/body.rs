@@ -29,6 +29,9 @@ impl Transport {
     }
 
     /// Reads a whole body, refusing one larger than the cap instead of running out of memory.
+    ///
+    /// Read chunk by chunk (a small future, unlike `Response::bytes`); a body that comes in
+    /// one chunk, as most answers do, is returned as it came, without a copy.
     pub(super) async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes> {
         let status = response.status();
         let max = self.settings.max_body_bytes;
@@ -36,19 +39,30 @@ impl Transport {
             let message = format!("the response body is larger than the {max} byte limit");
             Error::decode(status, "", message, "")
         };
-        match response.content_length() {
-            Some(n) if n > max as u64 => return Err(too_large()),
-            // The connection delivers no more than the length it announced (HTTP/1 framing,
-            // HTTP/2's length check), so the whole body is read in one go, as one buffer.
-            Some(_) => return response.bytes().await.map_err(map_reqwest),
-            None => {}
+        let announced = response.content_length();
+        if announced.is_some_and(|n| n > max as u64) {
+            return Err(too_large());
         }
-        let mut buf = Vec::with_capacity(8 * 1024);
-        while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
+        let Some(first) = response.chunk().await.map_err(map_reqwest)? else {
+            return Ok(Bytes::new());
+        };
+        if first.len() > max {
+            return Err(too_large());
+        }
+        let Some(second) = response.chunk().await.map_err(map_reqwest)? else {
+            return Ok(first);
+        };
+        // `announced` is at most `max` here; without one, start from what came so far.
+        let capacity = announced.map_or(2 * (first.len() + second.len()), |n| n as usize);
+        let mut buf = Vec::with_capacity(capacity.min(max));
+        let mut next = Some(second);
+        buf.extend_from_slice(&first);
+        while let Some(chunk) = next {
             if buf.len() + chunk.len() > max {
                 return Err(too_large());
             }
             buf.extend_from_slice(&chunk);
+            next = response.chunk().await.map_err(map_reqwest)?;
         }
         Ok(Bytes::from(buf))
     }

@@ -9,12 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::Either;
 use reqwest::StatusCode;
-use reqwest::header::{
-    AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT,
-};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -246,40 +242,26 @@ impl Transport {
             waited_ms = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        // Boxed once: the callers' futures then hold a pointer, not the whole call (its
-        // attempts, timers and reads), which each layer would otherwise copy.
-        let call = Box::pin(async {
+        let call = std::pin::pin!(async {
             self.settings.check()?;
             let started = Instant::now();
             let progress = Progress::default();
-            let attempts = self.attempts(&req, &read, started, &progress, &span);
-            // One future awaited in either case (not one per branch), so the call's
-            // future holds the attempts once.
-            let limited = match self.settings.operation_timeout {
-                None => Either::Left(attempts.map(Ok)),
-                Some(limit) => Either::Right(
-                    tokio::time::timeout(limit, attempts).map(move |r| r.map_err(|_| limit)),
-                ),
+            // Pinned here and awaited through a reference in either branch: the call's
+            // future holds the attempts once, with no adapter polled around them.
+            let mut attempts =
+                std::pin::pin!(self.attempts(&req, &read, started, &progress, &span));
+            let result = match self.settings.operation_timeout {
+                None => attempts.as_mut().await,
+                Some(limit) => match tokio::time::timeout(limit, attempts.as_mut()).await {
+                    Ok(result) => result,
+                    Err(_) => Err(operation_timed_out(&req, &progress, limit)),
+                },
             };
-            let result = match limited.await {
-                Ok(result) => result,
-                Err(limit) => {
-                    let err = Error::Timeout(format!(
-                        "the call did not finish within its operation timeout (the \
-                         deadline of the whole call, retries included) of {limit:?}"
-                    ));
-                    if progress.in_flight.load(Ordering::Relaxed)
-                        && req.idempotency == Idempotency::NotIdempotent
-                    {
-                        Err(outcome_unknown(&req, err))
-                    } else {
-                        Err(err)
-                    }
-                }
-            };
-            span.record("attempts", progress.attempts.load(Ordering::Relaxed));
-            span.record("waited_ms", progress.waited_ms.load(Ordering::Relaxed));
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            if !span.is_disabled() {
+                span.record("attempts", progress.attempts.load(Ordering::Relaxed));
+                span.record("waited_ms", progress.waited_ms.load(Ordering::Relaxed));
+                span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            }
             if let Err(e) = &result {
                 if let Some(s) = e.status() {
                     span.record("status", s.as_u16());
@@ -293,11 +275,10 @@ impl Transport {
         // disabled span does not change the current one, so events keep their parent; only
         // tracing's `log` mirror of span enters and exits is skipped.
         if span.is_disabled() {
-            Either::Left(call)
+            call.await
         } else {
-            Either::Right(call.instrument(span.clone()))
+            call.instrument(span.clone()).await
         }
-        .await
     }
 
     /// The attempts of one call, with throttling before each and backoff between them.
@@ -318,15 +299,19 @@ impl Transport {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let waited = self
-                .shared
-                .throttle
-                .acquire(scope, policy.retry_after_cap())
-                .await
-                .map_err(|retry_after| Error::Throttled {
-                    scope: scope.name().to_owned(),
-                    retry_after,
-                })?;
+            let throttle = &self.shared.throttle;
+            let waited = if throttle.try_acquire_now(scope) {
+                Duration::ZERO
+            } else {
+                // Boxed: waiting (or asking a shared store) is the rarer case, and its state
+                // would otherwise widen the future of every call.
+                Box::pin(throttle.acquire(scope, policy.retry_after_cap()))
+                    .await
+                    .map_err(|retry_after| Error::Throttled {
+                        scope: scope.name().to_owned(),
+                        retry_after,
+                    })?
+            };
             progress.waited(waited);
             // A multipart body that cannot be made again ends the retries with the last error.
             let form = match (&req.body, attempt) {
@@ -344,18 +329,22 @@ impl Transport {
             };
             progress.attempts.store(attempt, Ordering::Relaxed);
             progress.in_flight.store(true, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.settings.attempt_timeout, async {
+            // Boxed: the attempt (its request, then its read) is most of a call's state. A
+            // pointer to it keeps the futures above it small, and at under 1 KB it takes
+            // the allocator's fast path (the whole call, at 2 KB, did not).
+            let this_attempt = Box::pin(async {
                 let response = self.send_once(req, form).await?;
                 span.record("status", response.status().as_u16());
                 read(response).await
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout(format!(
-                    "no answer within {:?} (attempt {attempt})",
-                    self.settings.attempt_timeout
-                )))
             });
+            let outcome = tokio::time::timeout(self.settings.attempt_timeout, this_attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout(format!(
+                        "no answer within {:?} (attempt {attempt})",
+                        self.settings.attempt_timeout
+                    )))
+                });
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
@@ -367,30 +356,46 @@ impl Transport {
             {
                 self.shared.throttle.pause(scope, wait).await;
             }
-            let retry_after = match next_step(&err, req.idempotency) {
-                Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
-                Next::Unknown => return Err(outcome_unknown(req, err)),
-                Next::Retry(_) | Next::Stop => return Err(err),
-            };
-            let Some(wait) = policy.wait_before(attempt, retry_after) else {
-                return Err(err);
-            };
-            // Waiting would only end in the deadline's timeout; the real cause says more.
-            if let Some(limit) = self.settings.operation_timeout
-                && started.elapsed() + wait >= limit
-            {
-                return Err(err);
-            }
-            tracing::debug!(
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                error = %err,
-                "retrying"
-            );
+            let (wait, err) = self.retry_wait(req, err, attempt, started)?;
             progress.set_last_error(err);
             tokio::time::sleep(wait).await;
             progress.waited(wait);
         }
+    }
+
+    /// After a failed attempt: how long to wait before the next one (with the error, kept
+    /// in case there is none), or the error the call ends with. Off the path of a call that
+    /// succeeds, as is every `#[cold]` function here: that path's code stays compact.
+    #[cold]
+    fn retry_wait(
+        &self,
+        req: &ApiRequest,
+        err: Error,
+        attempt: u32,
+        started: Instant,
+    ) -> Result<(Duration, Error)> {
+        let policy = &self.settings.retry;
+        let retry_after = match next_step(&err, req.idempotency) {
+            Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
+            Next::Unknown => return Err(outcome_unknown(req, err)),
+            Next::Retry(_) | Next::Stop => return Err(err),
+        };
+        let Some(wait) = policy.wait_before(attempt, retry_after) else {
+            return Err(err);
+        };
+        // Waiting would only end in the deadline's timeout; the real cause says more.
+        if let Some(limit) = self.settings.operation_timeout
+            && started.elapsed() + wait >= limit
+        {
+            return Err(err);
+        }
+        tracing::debug!(
+            attempt,
+            wait_ms = wait.as_millis() as u64,
+            error = %err,
+            "retrying"
+        );
+        Ok((wait, err))
     }
 
     /// One attempt up to the response headers, following redirects; a non-2xx answer
@@ -406,11 +411,7 @@ impl Transport {
     ) -> Result<reqwest::Response> {
         if !self.is_same_origin(&req.url) {
             // Resource modules only build URLs from the base; this guards the invariant.
-            return Err(Error::Config(format!(
-                "refusing to send the API key to {}, which is not the configured origin {}",
-                req.url.origin().ascii_serialization(),
-                self.shared.base_url.origin().ascii_serialization()
-            )));
+            return Err(self.foreign_origin(&req.url));
         }
         let mut method = req.method.clone();
         let mut url = req.url.clone();
@@ -430,53 +431,36 @@ impl Transport {
             if on_origin {
                 builder = builder.header(AUTHORIZATION, self.shared.authorization.clone());
             }
-            if with_body {
-                builder = match (&req.body, form.take()) {
-                    (_, Some(form)) => builder.multipart(form),
-                    (Body::Json(bytes), None) => builder
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(bytes.clone()),
-                    (Body::Multipart(make), None) => {
-                        builder.multipart(make().ok_or_else(|| {
-                            Error::invalid(
-                                "body",
-                                "the upload body cannot be sent again to follow a redirect",
-                            )
-                        })?)
-                    }
-                    (Body::Empty, None) => builder,
-                };
+            if with_body && (form.is_some() || !matches!(req.body, Body::Empty)) {
+                builder = request::attach_body(builder, &req.body, form.take())?;
             }
             let response = builder.send().await.map_err(map_reqwest)?;
-            refuse_followed_redirect(&response, &url)?;
-            let status = response.status();
-            if status.is_success() {
+            redirect::refuse_followed(&response, &url)?;
+            if response.status().is_success() {
                 return Ok(response);
             }
-            let location = response.headers().get(LOCATION);
-            let note = match redirect::next_hop(status, location, &method, &url) {
-                None => None,
-                Some(Ok(hop)) if hops < redirect::MAX_REDIRECTS => {
-                    hops += 1;
-                    tracing::debug!(
-                        status = status.as_u16(),
-                        to = %format_args!("{}{}", hop.url.origin().ascii_serialization(), hop.url.path()),
-                        "following a redirect"
-                    );
+            let note = match redirect::follow(&response, &method, &url, &mut hops) {
+                Ok(hop) => {
                     method = hop.method;
                     url = hop.url;
                     with_body &= hop.keep_body;
                     continue;
                 }
-                Some(Ok(_)) => Some(format!(
-                    "stopped after {} redirects",
-                    redirect::MAX_REDIRECTS
-                )),
-                Some(Err(redirect::Refused::BadLocation(why))) => Some(why),
+                Err(note) => note,
             };
             // Boxed: an error's body reading would otherwise widen every call's future.
             return Err(Box::pin(self.answer_error(req, &url, on_origin, response, note)).await);
         }
+    }
+
+    /// The refusal to send a request outside the configured origin.
+    #[cold]
+    fn foreign_origin(&self, url: &Url) -> Error {
+        Error::Config(format!(
+            "refusing to send the API key to {}, which is not the configured origin {}",
+            url.origin().ascii_serialization(),
+            self.shared.base_url.origin().ascii_serialization()
+        ))
     }
 
     /// The error for a non-2xx answer to `req` (received from `url`), naming the call.
@@ -534,33 +518,27 @@ impl Progress {
     }
 }
 
+/// The error of a call cut by its operation timeout: an unknown outcome when a request
+/// that must not be repeated may have arrived.
+#[cold]
+fn operation_timed_out(req: &ApiRequest, progress: &Progress, limit: Duration) -> Error {
+    let err = Error::Timeout(format!(
+        "the call did not finish within its operation timeout (the deadline of the whole \
+         call, retries included) of {limit:?}"
+    ));
+    if progress.in_flight.load(Ordering::Relaxed) && req.idempotency == Idempotency::NotIdempotent {
+        outcome_unknown(req, err)
+    } else {
+        err
+    }
+}
+
+#[cold]
 fn outcome_unknown(req: &ApiRequest, err: Error) -> Error {
     Error::OutcomeUnknown {
         operation: req.operation_name(),
         job_id: req.job_id.clone(),
         source: Box::new(err),
-    }
-}
-
-/// A client given with [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)
-/// must leave redirects to the transport; one that followed a redirect itself may have
-/// sent the key along the chain, so its answer is refused, loudly.
-fn refuse_followed_redirect(response: &reqwest::Response, requested: &Url) -> Result<()> {
-    let got = response.url();
-    let same = got.scheme() == requested.scheme()
-        && got.host() == requested.host()
-        && got.port_or_known_default() == requested.port_or_known_default()
-        && got.path() == requested.path()
-        && got.query() == requested.query();
-    if same {
-        Ok(())
-    } else {
-        Err(Error::Config(
-            "the HTTP client followed a redirect itself; build the reqwest::Client given to \
-             ClientBuilder::http_client with `redirect(reqwest::redirect::Policy::none())`: \
-             the crate follows redirects, and keeps the key on the configured origin"
-                .into(),
-        ))
     }
 }
 

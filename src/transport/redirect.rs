@@ -3,7 +3,7 @@
 //! the first request's headers and compares only the last two hops, so a chain A → B → B
 //! would carry the key to B.
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -24,6 +24,33 @@ pub(crate) struct Hop {
 pub(crate) enum Refused {
     /// Its `Location` is not an http(s) URL.
     BadLocation(String),
+}
+
+/// The hop to follow after a non-2xx `response` to `method url`, counting it in `hops`;
+/// otherwise the note that replaces the service's message in the error (`None`: the
+/// answer is not a redirect, and its own message stands).
+#[cold]
+pub(crate) fn follow(
+    response: &reqwest::Response,
+    method: &Method,
+    url: &Url,
+    hops: &mut usize,
+) -> Result<Hop, Option<String>> {
+    let status = response.status();
+    match next_hop(status, response.headers().get(LOCATION), method, url) {
+        None => Err(None),
+        Some(Ok(hop)) if *hops < MAX_REDIRECTS => {
+            *hops += 1;
+            tracing::debug!(
+                status = status.as_u16(),
+                to = %format_args!("{}{}", hop.url.origin().ascii_serialization(), hop.url.path()),
+                "following a redirect"
+            );
+            Ok(hop)
+        }
+        Some(Ok(_)) => Err(Some(format!("stopped after {MAX_REDIRECTS} redirects"))),
+        Some(Err(Refused::BadLocation(why))) => Err(Some(why)),
+    }
 }
 
 /// The hop a 301, 302, 303, 307 or 308 answer with a `Location` asks for; `None` for any
@@ -58,6 +85,28 @@ pub(crate) fn next_hop(
         url,
         keep_body: !to_get,
     }))
+}
+
+/// A client given with [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)
+/// must leave redirects to the transport; one that followed a redirect itself may have
+/// sent the key along the chain, so its answer is refused, loudly.
+pub(super) fn refuse_followed(response: &reqwest::Response, requested: &Url) -> crate::Result<()> {
+    let got = response.url();
+    let same = got.scheme() == requested.scheme()
+        && got.host() == requested.host()
+        && got.port_or_known_default() == requested.port_or_known_default()
+        && got.path() == requested.path()
+        && got.query() == requested.query();
+    if same {
+        Ok(())
+    } else {
+        Err(crate::Error::Config(
+            "the HTTP client followed a redirect itself; build the reqwest::Client given to \
+             ClientBuilder::http_client with `redirect(reqwest::redirect::Policy::none())`: \
+             the crate follows redirects, and keeps the key on the configured origin"
+                .into(),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -119,4 +119,26 @@ impl ApiRequest {
             None => format!("{} {}", self.method, self.url.path()),
         }
     }
+}
+
+/// The body of a request that has one (a JSON document or an upload's form), attached.
+#[cold]
+pub(super) fn attach_body(
+    builder: reqwest::RequestBuilder,
+    body: &Body,
+    form: Option<reqwest::multipart::Form>,
+) -> Result<reqwest::RequestBuilder> {
+    Ok(match (body, form) {
+        (_, Some(form)) => builder.multipart(form),
+        (Body::Json(bytes), None) => builder
+            .header(CONTENT_TYPE, "application/json")
+            .body(bytes.clone()),
+        (Body::Multipart(make), None) => builder.multipart(make().ok_or_else(|| {
+            Error::invalid(
+                "body",
+                "the upload body cannot be sent again to follow a redirect",
+            )
+        })?),
+        (Body::Empty, None) => builder,
+    })
 }
