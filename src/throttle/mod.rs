@@ -487,6 +487,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_clients_own_store_grants_at_once_and_takes_nothing_when_it_cannot() {
+        let brisk = RateLimit::new(20, Duration::from_secs(3600)); // a burst of 2
+        let t = Throttle::new(&ThrottleConfig::off().others(brisk)).unwrap();
+        assert!(t.try_acquire_now(Scope::Other));
+        assert!(t.try_acquire_now(Scope::Other));
+        // The burst is spent: no grant now, and nothing taken by asking.
+        assert!(!t.try_acquire_now(Scope::Other));
+        assert!(!t.try_acquire_now(Scope::Other));
+        assert!(t.try_acquire_now(Scope::JobReads), "no limit on this scope");
+        // A pause holds back even a scope with no limit.
+        t.pause(Scope::JobReads, Duration::from_secs(30)).await;
+        assert!(!t.try_acquire_now(Scope::JobReads));
+        // A store given by the caller is always asked through `acquire`.
+        let shared: Arc<dyn ThrottleStore> = Arc::new(InProcessStore::new());
+        let t = Throttle::with_store(&ThrottleConfig::off(), Some(shared)).unwrap();
+        assert!(!t.try_acquire_now(Scope::Other));
+        assert_eq!(
+            t.acquire(Scope::Other, Duration::ZERO).await,
+            Ok(Duration::ZERO)
+        );
+    }
+
+    #[tokio::test]
     async fn a_pause_longer_than_allowed_is_refused() {
         let t = Throttle::new(&ThrottleConfig::off()).unwrap();
         assert_eq!(
