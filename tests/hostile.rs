@@ -543,6 +543,33 @@ async fn a_chunked_body_under_the_cap_is_read_whole() {
 }
 
 #[tokio::test]
+async fn an_announced_length_is_not_reserved_before_the_bytes_come() {
+    // A `Content-Length` past what any buffer can hold, then 256 KiB (several chunks) and
+    // the end of the connection. With no cap on the body, reserving the announced length
+    // up front would fail (a panic, or an abort for a length that merely cannot be had).
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Content-Length: 9223372036854775809\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    response.extend(std::iter::repeat_n(b' ', 256 * 1024));
+    let (uri, connections) = raw_server(response.leak(), false).await;
+    let client = builder(&uri)
+        .max_body_bytes(usize::MAX)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let err = client.jobs().get("aabbcc").await.unwrap_err();
+
+    // The body ended short of its length: a transport error, after one connection.
+    assert!(matches!(err, rescale::Error::Transport { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("while the answer was read"),
+        "{err}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
     let server = MockServer::start().await;
     let elsewhere = MockServer::start().await;

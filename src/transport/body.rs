@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use super::{Transport, map_reqwest};
 use crate::error::{Error, Redactor, Result, snippet};
 
+/// The most a body's buffer reserves before its bytes arrive.
+const PREALLOCATE_AT_MOST: usize = 1024 * 1024;
+
 impl Transport {
     /// The next chunk of a streamed body (a download), cut with [`Error::Timeout`] when no
     /// byte arrives within the read-idle timeout. A total timeout would cut a long
@@ -52,9 +55,11 @@ impl Transport {
         let Some(second) = response.chunk().await.map_err(map_reqwest)? else {
             return Ok(first);
         };
-        // `announced` is at most `max` here; without one, start from what came so far.
+        // Room for the announced length (at most `max` here), or for twice what came so
+        // far; never more than `PREALLOCATE_AT_MOST` up front, as a `Content-Length` is only
+        // the server's word: past that, the buffer grows with what arrives.
         let capacity = announced.map_or(2 * (first.len() + second.len()), |n| n as usize);
-        let mut buf = Vec::with_capacity(capacity.min(max));
+        let mut buf = Vec::with_capacity(capacity.min(max).min(PREALLOCATE_AT_MOST));
         let mut next = Some(second);
         buf.extend_from_slice(&first);
         while let Some(chunk) = next {
