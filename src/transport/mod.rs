@@ -191,10 +191,7 @@ impl Transport {
     /// `true` when `url` has the scheme, host and port of the base URL: the only origin
     /// the key may be sent to.
     pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
-        // The parts of `Url::origin`, compared without building two origins per request.
-        url.scheme() == self.shared.base_url.scheme()
-            && url.host() == self.shared.base_url.host()
-            && url.port_or_known_default() == self.shared.base_url.port_or_known_default()
+        redirect::same_origin(url, &self.shared.base_url)
     }
 
     /// Sends the request; a 2xx answer is returned with its body unread, anything else
@@ -419,7 +416,8 @@ impl Transport {
         let mut on_origin = true;
         let mut hops = 0;
         loop {
-            on_origin = on_origin && self.is_same_origin(&url);
+            // The first hop is the request's own URL, checked above.
+            on_origin = on_origin && (hops == 0 || self.is_same_origin(&url));
             let mut builder = self
                 .shared
                 .http

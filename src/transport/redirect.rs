@@ -87,17 +87,23 @@ pub(crate) fn next_hop(
     }))
 }
 
+/// `true` when `a` and `b` have one scheme, host and port: the parts of `Url::origin`,
+/// compared without building two origins per request.
+pub(super) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 /// A client given with [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)
 /// must leave redirects to the transport; one that followed a redirect itself may have
 /// sent the key along the chain, so its answer is refused, loudly.
 pub(super) fn refuse_followed(response: &reqwest::Response, requested: &Url) -> crate::Result<()> {
     let got = response.url();
-    let same = got.scheme() == requested.scheme()
-        && got.host() == requested.host()
-        && got.port_or_known_default() == requested.port_or_known_default()
+    if same_origin(got, requested)
         && got.path() == requested.path()
-        && got.query() == requested.query();
-    if same {
+        && got.query() == requested.query()
+    {
         Ok(())
     } else {
         Err(crate::Error::Config(
