@@ -262,10 +262,26 @@ impl ThrottleScope {
 /// their state (in this process unless the builder was given a shared one).
 pub(crate) struct Throttle {
     limits: [Option<RateLimit>; 3],
-    store: Arc<dyn ThrottleStore>,
-    /// The same store when it is the client's own in-process one: asked directly on the
-    /// path every request takes, with no boxed future and nothing to await.
-    local: Option<Arc<InProcessStore>>,
+    store: Store,
+}
+
+/// Where a throttle's state lives.
+enum Store {
+    /// The client's own, in this process: asked directly on the path every request takes,
+    /// with no boxed future and nothing to await.
+    Own(InProcessStore),
+    /// One given by the caller (shared with other clients or processes): always asked
+    /// through the [`ThrottleStore`] trait.
+    Given(Arc<dyn ThrottleStore>),
+}
+
+impl Store {
+    fn get(&self) -> &dyn ThrottleStore {
+        match self {
+            Store::Own(store) => store,
+            Store::Given(store) => store.as_ref(),
+        }
+    }
 }
 
 impl Throttle {
@@ -286,37 +302,31 @@ impl Throttle {
                 limit.check(scope.name())?;
             }
         }
-        let (store, local) = match store {
-            Some(store) => (store, None),
-            None => {
-                let local = Arc::new(InProcessStore::new());
-                (Arc::clone(&local) as Arc<dyn ThrottleStore>, Some(local))
-            }
+        let store = match store {
+            Some(store) => Store::Given(store),
+            None => Store::Own(InProcessStore::new()),
         };
-        Ok(Throttle {
-            limits,
-            store,
-            local,
-        })
+        Ok(Throttle { limits, store })
     }
 
     /// Takes one request from `scope`'s budget when that needs neither a wait nor a
     /// round trip to a shared store: `true` when the client's own store granted it at once.
     /// On `false` nothing was taken, and [`acquire`](Throttle::acquire) decides.
     pub(crate) fn try_acquire_now(&self, scope: Scope) -> bool {
-        self.local.as_ref().is_some_and(|store| {
-            matches!(
+        match &self.store {
+            Store::Own(store) => matches!(
                 store.admit_now(scope, self.limits[scope.index()]),
                 Ok(Admission::Granted)
-            )
-        })
+            ),
+            Store::Given(_) => false,
+        }
     }
 
     /// Pauses `scope` for `wait` from now (a 429's `Retry-After`), for every client that
     /// shares the store; never shortens a pause.
     pub(crate) async fn pause(&self, scope: Scope, wait: Duration) {
         // `Retry-After` comes from the network: a day at most.
-        if let Err(e) = self.store.pause(scope, wait.min(MAX_PAUSE)).await {
+        if let Err(e) = self.store.get().pause(scope, wait.min(MAX_PAUSE)).await {
             tracing::warn!(scope = scope.name(), error = %e, "could not record a pause in the throttle store");
         }
     }
@@ -335,7 +345,7 @@ impl Throttle {
         let mut waited = Duration::ZERO;
         let mut failures = 0u32;
         loop {
-            let wait = match self.store.admit(scope, limit).await {
+            let wait = match self.store.get().admit(scope, limit).await {
                 Ok(Admission::Granted) => return Ok(waited),
                 Ok(Admission::Paused(remaining)) => {
                     if remaining > max_pause {
