@@ -20,7 +20,8 @@ use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 
 #[derive(Parser)]
 struct Args {
-    /// Where the job's outputs go (default: a fresh temporary directory, printed at the end).
+    /// Where the job's outputs go (default: a fresh temporary directory, printed at the end;
+    /// removed when the example ends if the job ran on the fake).
     #[arg(long)]
     output_dir: Option<PathBuf>,
     /// Seconds between status polls (15 on the real platform, faster on the fake one).
@@ -88,11 +89,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Outputs, with one progress bar across every file.
-    let output_dir = common::output_dir(args.output_dir, "job-lifecycle")?;
+    let output_dir = common::output_dir(args.output_dir, "job-lifecycle", &connection)?;
     let (bar, progress) = common::transfer_bar();
     let report = client
         .files()
-        .download_outputs(&job.id, &output_dir)
+        .download_outputs(&job.id, output_dir.path())
         .on_progress(progress)
         .await?;
     bar.finish_and_clear();
@@ -101,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.downloaded.len(),
         report.bytes,
         report.skipped.len(),
-        output_dir.display()
+        output_dir.describe()
     );
 
     // 6. Delete once the cluster has stopped.

@@ -57,17 +57,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Download them all, checked against their checksums.
-    let dir = common::output_dir(None, "quickstart")?;
+    let dir = common::output_dir(None, "quickstart", &connection)?;
     let report = connection
         .client
         .files()
-        .download_outputs(&job.id, &dir)
+        .download_outputs(&job.id, dir.path())
         .await?;
     println!(
         "downloaded {} files ({} bytes) to {}; {} were already there and checked",
         report.downloaded.len(),
         report.bytes,
-        dir.display(),
+        dir.describe(),
         report.skipped.len()
     );
     Ok(())

@@ -57,17 +57,55 @@ pub async fn connect() -> rescale::Result<Connection> {
     })
 }
 
-/// Where an example writes its downloads: the directory the user gave, or else a fresh
-/// directory under the system's temporary directory (kept, so the files can be looked at),
-/// never the current directory, which is usually the repository.
-pub fn output_dir(given: Option<PathBuf>, example: &str) -> std::io::Result<PathBuf> {
-    match given {
-        Some(dir) => Ok(dir),
-        None => Ok(tempfile::Builder::new()
-            .prefix(&format!("rescale-{example}-"))
-            .tempdir()?
-            .keep()),
+/// Where an example writes its downloads: the directory the user gave; else, on the real
+/// platform, a fresh directory under the system's temporary directory, kept so the results
+/// can be looked at; on the fake, such a directory removed when the example ends (its
+/// files are the fake's, and each run would leave one more behind). Never the current
+/// directory, which is usually the repository.
+pub enum OutputDir {
+    /// Given by the user, or kept: left in place.
+    Kept(PathBuf),
+    /// Removed when dropped.
+    Temporary(tempfile::TempDir),
+}
+
+impl OutputDir {
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            OutputDir::Kept(path) => path,
+            OutputDir::Temporary(dir) => dir.path(),
+        }
     }
+
+    /// The directory as printed: with a word on its removal when it is temporary.
+    pub fn describe(&self) -> String {
+        match self {
+            OutputDir::Kept(path) => path.display().to_string(),
+            OutputDir::Temporary(dir) => format!(
+                "{} (removed when the example ends: the files are the fake's)",
+                dir.path().display()
+            ),
+        }
+    }
+}
+
+/// The [`OutputDir`] of an example named `example`, on the platform of `connection`.
+pub fn output_dir(
+    given: Option<PathBuf>,
+    example: &str,
+    connection: &Connection,
+) -> std::io::Result<OutputDir> {
+    if let Some(dir) = given {
+        return Ok(OutputDir::Kept(dir));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("rescale-{example}-"))
+        .tempdir()?;
+    Ok(match connection.fake {
+        Some(_) => OutputDir::Temporary(dir),
+        None => OutputDir::Kept(dir.keep()),
+    })
 }
 
 /// A progress bar across many files, and the callback that drives it from the crate's

@@ -122,16 +122,24 @@ pub fn upload(s: &mut Shared, headers: &HeaderMap, body: Bytes) -> Response {
 
 /// GET files/ (uploaded files, newest first; `search` filters by name)
 pub fn list(s: &Shared, path: &str, query: Option<&str>) -> Response {
+    page_of_files(s, s.uploads.values().rev(), path, query)
+}
+
+/// A page of the files `ids` names, in that order, with a `search` in the query keeping
+/// those whose name contains it (case-insensitive): `files/` and a job's `files/` alike.
+pub fn page_of_files<'a>(
+    s: &Shared,
+    ids: impl Iterator<Item = &'a String>,
+    path: &str,
+    query: Option<&str>,
+) -> Response {
     let req = match PageReq::parse(s, path, query) {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
     let pairs = util::query_pairs(query);
     let search = util::query_get(&pairs, "search").map(str::to_lowercase);
-    let items = s
-        .uploads
-        .values()
-        .rev()
+    let items = ids
         .filter_map(|id| s.files.get(id))
         .filter(|f| {
             search

@@ -559,27 +559,10 @@ pub fn cluster_statuses(
 
 /// GET jobs/{id}/files/ and jobs/{id}/runs/{run}/files/
 pub fn files(s: &Shared, id: &str, path: &str, query: Option<&str>) -> Response {
-    let Some(job) = s.job(id) else {
-        return not_found();
-    };
-    let req = match PageReq::parse(s, path, query) {
-        Ok(r) => r,
-        Err(resp) => return *resp,
-    };
-    let pairs = util::query_pairs(query);
-    let search = util::query_get(&pairs, "search").map(str::to_lowercase);
-    let items = job
-        .outputs
-        .iter()
-        .filter_map(|f| s.files.get(f))
-        .filter(|f| {
-            search
-                .as_deref()
-                .is_none_or(|q| f.name.to_lowercase().contains(q))
-        })
-        .map(|f| s.file_json(f))
-        .collect();
-    req.respond(items)
+    match s.job(id) {
+        Some(job) => crate::files::page_of_files(s, job.outputs.iter(), path, query),
+        None => not_found(),
+    }
 }
 
 #[cfg(test)]
