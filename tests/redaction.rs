@@ -233,3 +233,77 @@ async fn a_next_link_that_echoes_the_key_shows_none_in_the_error() {
     assert!(matches!(err, Error::Pagination(_)), "{err:?}");
     assert_redacted(&err);
 }
+
+#[tokio::test]
+async fn a_next_link_and_a_redirect_with_the_key_in_their_path_log_no_key() {
+    use futures::TryStreamExt;
+    let log = Capture::start();
+    let server = MockServer::start().await;
+    // A next link on the configured origin, whose path holds the key: followed, and logged.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 2,
+            "next": format!("{}/api/v2/jobs/{KEY}/?page=2", server.uri()),
+            "previous": null,
+            "results": [{"id": "J1", "name": "one"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/jobs/{KEY}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 2,
+            "next": null,
+            "previous": null,
+            "results": [{"id": "J2", "name": "two"}]
+        })))
+        .mount(&server)
+        .await;
+    // A redirect to a path that holds the key: followed on the same origin, and logged.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/moved/"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("/api/v2/jobs/{KEY}/").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let client = fast_client(&server);
+
+    let listed: Vec<_> = client
+        .jobs()
+        .list()
+        .concurrency(1)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let redirected = client.jobs().get("moved").await.unwrap_err();
+
+    let ids: Vec<_> = listed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, ["J1", "J2"]);
+    // The page is not a job: a decode error, which names the call as asked.
+    assert!(matches!(&redirected, Error::Decode { call, .. } if call == "GET jobs/moved/"));
+    assert!(!everything_shown(&redirected).contains(KEY));
+    let seen: Vec<_> = requests(&server)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    let keyed = format!("/api/v2/jobs/{KEY}/");
+    assert_eq!(
+        seen,
+        [
+            "/api/v2/jobs/",
+            keyed.as_str(),
+            "/api/v2/jobs/moved/",
+            keyed.as_str()
+        ]
+    );
+    let text = log.text();
+    assert!(text.contains("following a redirect"), "{text}");
+    assert!(text.contains("path=/api/v2/jobs/[redacted]/"), "{text}");
+    assert!(text.contains("to=http://127.0.0.1"), "{text}");
+    assert!(!text.contains(KEY), "the key leaked into the log: {text}");
+}

@@ -253,7 +253,11 @@ impl Download {
                     None => mismatch(&label, "size", expected.unwrap_or(done), done),
                 });
             }
-            tracing::debug!(file = %label, done, "download interrupted; resuming with Range");
+            tracing::debug!(
+                file = %transport.redact_text(&label),
+                done,
+                "download interrupted; resuming with Range"
+            );
         }
         if let Some(size) = expected
             && size != done

@@ -147,6 +147,11 @@ impl Transport {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
+    /// `text` (from the server) with the API key taken out, as it may go into a log.
+    pub(crate) fn redact_text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.shared.redactor.text(text)
+    }
+
     /// `err` with the API key taken out of every text it carries (for errors made outside
     /// the transport from what the server sent, such as a download's headers).
     pub(crate) fn redact(&self, err: Error) -> Error {
@@ -233,7 +238,8 @@ impl Transport {
         let span = tracing::debug_span!(
             "rescale.request",
             method = %req.method,
-            path = %req.url.path(),
+            // The path of a `next` link or a redirect is the server's text.
+            path = %self.shared.redactor.text(req.url.path()),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             waited_ms = tracing::field::Empty,
@@ -437,7 +443,8 @@ impl Transport {
             if response.status().is_success() {
                 return Ok(response);
             }
-            let note = match redirect::follow(&response, &method, &url, &mut hops) {
+            let redactor = &self.shared.redactor;
+            let note = match redirect::follow(&response, &method, &url, &mut hops, redactor) {
                 Ok(hop) => {
                     method = hop.method;
                     url = hop.url;
