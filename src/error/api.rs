@@ -27,8 +27,10 @@ pub struct ApiError {
     pub host: String,
     /// The server's message: its `detail`, or its field errors one per line
     /// (`jobanalyses[0].command: This field may not be blank.`), or the start of a non-JSON body.
+    /// The server's text is cut to 512 characters (a `detail`, or each field error).
     pub message: String,
-    /// Field errors from a validation answer, as `(path, message)` pairs.
+    /// Field errors from a validation answer, as `(path, message)` pairs: the first 100,
+    /// each cut to 512 characters (the `message` then ends with how many more there were).
     pub field_errors: Vec<(String, String)>,
     /// The body as received, truncated to a few hundred characters.
     pub body: String,
@@ -75,13 +77,13 @@ impl ApiError {
         let message = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(map)) if map.contains_key("detail") => {
                 match &map["detail"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    serde_json::Value::String(s) => snippet(s),
+                    other => snippet(&other.to_string()),
                 }
             }
             Ok(value @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
-                flatten_field_errors("", &value, &mut field_errors);
-                field_errors
+                let found = flatten_field_errors("", &value, &mut field_errors);
+                let mut lines: Vec<_> = field_errors
                     .iter()
                     .map(|(path, msg)| {
                         if path.is_empty() {
@@ -90,10 +92,16 @@ impl ApiError {
                             format!("{path}: {msg}")
                         }
                     })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                    .collect();
+                if found > field_errors.len() {
+                    lines.push(format!(
+                        "… and {} more field errors",
+                        found - field_errors.len()
+                    ));
+                }
+                lines.join("\n")
             }
-            Ok(serde_json::Value::String(s)) => s,
+            Ok(serde_json::Value::String(s)) => snippet(&s),
             _ => snippet(&text_of_html(&text)),
         };
         ApiError {
@@ -126,36 +134,55 @@ impl ApiError {
     }
 }
 
+/// The most field errors an [`ApiError`] keeps: a validation answer is the server's text,
+/// and a real one names a few fields.
+pub(crate) const MAX_FIELD_ERRORS: usize = 100;
+
 /// Walks a DRF validation tree (`{"jobanalyses": [{"command": ["..."]}]}`) into
-/// `("jobanalyses[0].command", "...")` pairs.
-fn flatten_field_errors(path: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+/// `("jobanalyses[0].command", "...")` pairs, each path and message cut to a snippet, at
+/// most [`MAX_FIELD_ERRORS`] of them; returns how many the tree holds.
+fn flatten_field_errors(
+    path: &str,
+    value: &serde_json::Value,
+    out: &mut Vec<(String, String)>,
+) -> usize {
     use serde_json::Value;
     match value {
-        Value::Object(map) => {
-            for (key, v) in map {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, v)| {
                 let child = if path.is_empty() {
                     key.clone()
                 } else {
                     format!("{path}.{key}")
                 };
-                flatten_field_errors(&child, v, out);
-            }
-        }
-        Value::Array(items) => {
-            // A list of strings is the list of messages for `path`; a list of objects is
-            // one entry per element of a list in the request.
-            for (i, v) in items.iter().enumerate() {
-                match v {
-                    Value::String(s) => out.push((path.to_owned(), s.clone())),
-                    Value::Object(m) if m.is_empty() => {}
-                    _ => flatten_field_errors(&format!("{path}[{i}]"), v, out),
-                }
-            }
-        }
-        Value::String(s) => out.push((path.to_owned(), s.clone())),
-        Value::Null => {}
-        other => out.push((path.to_owned(), other.to_string())),
+                flatten_field_errors(&child, v, out)
+            })
+            .sum(),
+        // A list of strings is the list of messages for `path`; a list of objects is one
+        // entry per element of a list in the request.
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => keep_field_error(out, path, s),
+                Value::Object(m) if m.is_empty() => 0,
+                _ => flatten_field_errors(&format!("{path}[{i}]"), v, out),
+            })
+            .sum(),
+        Value::String(s) => keep_field_error(out, path, s),
+        Value::Null => 0,
+        other => keep_field_error(out, path, &other.to_string()),
     }
+}
+
+/// Keeps one field error, cut to snippets, unless [`MAX_FIELD_ERRORS`] are kept already;
+/// counts it either way.
+fn keep_field_error(out: &mut Vec<(String, String)>, path: &str, message: &str) -> usize {
+    if out.len() < MAX_FIELD_ERRORS {
+        out.push((snippet(path), snippet(message)));
+    }
+    1
 }
 
 /// Reduces an HTML error page to its visible text, so that `Display` reads
@@ -192,6 +219,35 @@ pub(crate) fn snippet(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn a_servers_long_message_and_many_field_errors_are_cut() {
+        let long = "x".repeat(2_000);
+        let body = serde_json::to_vec(&serde_json::json!({ "detail": long })).unwrap();
+        let e = ApiError::from_response(StatusCode::BAD_REQUEST, &body, None, &Redactor::default());
+        assert_eq!(e.message.chars().count(), BODY_SNIPPET_CHARS + 1);
+        assert!(e.message.ends_with('…'));
+        assert!(e.to_string().len() < 1024, "{}", e.to_string().len());
+
+        let tree: serde_json::Map<_, _> = (0..1000)
+            .map(|i| (format!("field{i:04}"), serde_json::json!([long.clone()])))
+            .collect();
+        let body = serde_json::to_vec(&tree).unwrap();
+        let e = ApiError::from_response(StatusCode::BAD_REQUEST, &body, None, &Redactor::default());
+        assert_eq!(e.field_errors.len(), MAX_FIELD_ERRORS);
+        assert_eq!(e.field_errors[0].0, "field0000");
+        assert_eq!(e.field_errors[0].1.chars().count(), BODY_SNIPPET_CHARS + 1);
+        let lines: Vec<_> = e.message.lines().collect();
+        assert_eq!(lines.len(), MAX_FIELD_ERRORS + 1);
+        assert_eq!(lines[MAX_FIELD_ERRORS], "… and 900 more field errors");
+
+        let e = Error::decode(StatusCode::OK, long.clone(), long.clone(), "");
+        let Error::Decode { path, message, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(path.chars().count(), BODY_SNIPPET_CHARS + 1);
+        assert_eq!(message.chars().count(), BODY_SNIPPET_CHARS + 1);
+    }
 
     #[test]
     fn field_tree_is_flattened_into_readable_lines() {

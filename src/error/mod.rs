@@ -287,11 +287,13 @@ impl Error {
         message: impl Into<String>,
         snippet: impl Into<String>,
     ) -> Self {
+        // The path is made of the server's keys, and serde's message may quote its
+        // values: both are cut as the body is.
         Error::Decode {
             call: String::new(),
             status,
-            path: path.into(),
-            message: message.into(),
+            path: api::snippet(&path.into()),
+            message: api::snippet(&message.into()),
             snippet: snippet.into(),
         }
     }
