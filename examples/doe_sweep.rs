@@ -15,8 +15,14 @@ use rescale::jobs::{
     Hardware, JobAnalysis, JobVariable, NewJob, TemplateTask, ValueGenerator, VariableType,
 };
 
+/// A parameter sweep: uploads a template, creates and submits a job with one run per value, waits for it and prints each run. On a local fake platform unless RESCALE_API_KEY is set (then on the real one, billed).
+#[derive(clap::Parser)]
+struct Args {}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // No options: `--help` says what running it does, and does nothing else.
+    <Args as clap::Parser>::parse();
     let connection = common::connect().await?;
     let client = connection.client.clone();
     let jobs = client.jobs();

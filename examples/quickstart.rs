@@ -11,8 +11,14 @@ mod common;
 use futures::TryStreamExt;
 use rescale::jobs::{Hardware, JobAnalysis, NewJob};
 
+/// A whole job, start to finish: create, submit, wait, list and download the outputs. On a local fake platform unless RESCALE_API_KEY is set (then on the real one, billed).
+#[derive(clap::Parser)]
+struct Args {}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // No options: `--help` says what running it does, and does nothing else.
+    <Args as clap::Parser>::parse();
     let connection = common::connect().await?;
     let jobs = connection.client.jobs();
 

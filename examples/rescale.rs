@@ -255,7 +255,10 @@ async fn follow_many(
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
     use rescale::FleetEvent;
 
+    // One line per job, updated in place on a terminal; elsewhere (a pipe, a file, CI)
+    // nothing can be updated in place, so each change is printed as a line of its own.
     let lines = MultiProgress::new();
+    let in_place = !lines.is_hidden();
     let style = ProgressStyle::with_template("{prefix:<10} {wide_msg}")?;
     let bars: std::collections::HashMap<&str, ProgressBar> = ids
         .iter()
@@ -269,24 +272,31 @@ async fn follow_many(
     let mut all_succeeded = true;
     let mut fleet = client.jobs().watch_many(ids).poll_interval(poll);
     while let Some(event) = fleet.try_next().await? {
-        match event {
-            FleetEvent::Status { id, status } => {
-                if let Some(bar) = bars.get(id.as_str()) {
-                    bar.set_message(printable(status.as_str()));
-                }
-            }
+        let (id, text, finished) = match event {
+            FleetEvent::Status { id, status } => (id, status.as_str().to_owned(), false),
             FleetEvent::Finished { id, outcome } => {
-                let line = match &outcome {
+                all_succeeded &= outcome.as_ref().is_ok_and(JobOutcome::is_success);
+                let text = match &outcome {
                     Ok(JobOutcome::Succeeded { .. }) => "succeeded".to_owned(),
                     Ok(other) => format!("did not succeed: {}", other.reason().unwrap_or("")),
                     Err(e) => format!("cannot tell: {e}"),
                 };
-                all_succeeded &= outcome.as_ref().is_ok_and(JobOutcome::is_success);
-                if let Some(bar) = bars.get(id.as_str()) {
-                    bar.finish_with_message(printable(&line));
+                (id, text, true)
+            }
+            _ => continue,
+        };
+        let bar = bars.get(id.as_str());
+        let (id, text) = (printable(id.as_str()), printable(&text));
+        match bar {
+            Some(bar) if in_place && finished => {
+                bar.finish_with_message(text.clone());
+                // The line is cut at the terminal's width: a reason is printed whole too.
+                if text != "succeeded" {
+                    lines.println(format!("{id}: {text}"))?;
                 }
             }
-            _ => {}
+            Some(bar) if in_place => bar.set_message(text),
+            _ => println!("{id:<10} {text}"),
         }
     }
     Ok(if all_succeeded {

@@ -1,7 +1,8 @@
 //! # rescale
 //!
 //! A typed async client for the [Rescale](https://rescale.com) HPC platform's REST API:
-//! create simulation jobs, submit them, follow their statuses, and list their outputs.
+//! create simulation jobs, submit them, follow their statuses, and bring their outputs
+//! home ([`files::Files::download_outputs`]).
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -58,6 +59,25 @@
 //! The API key never appears in `Debug`, `Display`, errors or logs (the server's text has
 //! it redacted), and is only ever sent to the configured origin, whatever chain of
 //! redirects the service answers with.
+//!
+//! ## Testing without an account
+//! The `rescale-fake` crate (a dev-dependency) is a local Rescale: jobs that go through
+//! their statuses, outputs to download, the service's pages, errors and throttling. Point
+//! a client at it with [`ClientBuilder::base_url`] and [`ClientBuilder::token`]; the
+//! repository's README shows it in tests and as a server for scripts.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> rescale::Result<()> {
+//! let fake = rescale_fake::FakeRescale::start().await;
+//! let client = rescale::Client::builder()
+//!     .base_url(fake.base_url())
+//!     .token(fake.api_key())
+//!     .build()?;
+//! fake.seed_jobs(3);
+//! assert_eq!(client.jobs().list().page(1).await?.count, Some(3));
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

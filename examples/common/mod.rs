@@ -34,6 +34,17 @@ pub async fn connect() -> rescale::Result<Connection> {
             fake: None,
         });
     }
+    // A URL with no key means a platform was meant, not a fake of the example's own.
+    for name in [rescale::ENV_API_URL, rescale::ENV_BASE_URL] {
+        if let Some(url) = std::env::var_os(name).filter(|u| !u.is_empty()) {
+            return Err(rescale::Error::Config(format!(
+                "{name} is set ({}) but {} is not: set the key too (a `rescale-fake` server \
+                 prints it), or unset {name} to run on a local fake started by the example",
+                url.to_string_lossy(),
+                rescale::ENV_API_KEY
+            )));
+        }
+    }
     let fake = FakeRescale::start_with(FakeConfig {
         // Slow enough to watch the statuses go by, fast enough to finish in seconds.
         step: Duration::from_millis(150),

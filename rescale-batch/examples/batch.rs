@@ -98,11 +98,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ledger
         .unwrap_or_else(|| args.file.with_extension("ledger"));
     if std::env::var(rescale::ENV_API_KEY).map_or(true, |k| k.is_empty()) {
+        // A URL with no key means a platform was meant, not a fake of the example's own.
+        for name in [rescale::ENV_API_URL, rescale::ENV_BASE_URL] {
+            if let Some(url) = std::env::var_os(name).filter(|u| !u.is_empty()) {
+                return Err(format!(
+                    "{name} is set ({}) but {} is not: set the key too (a `rescale-fake` \
+                     server prints it), or unset {name} to run on a local fake",
+                    url.to_string_lossy(),
+                    rescale::ENV_API_KEY
+                )
+                .into());
+            }
+        }
         let fake = FakeRescale::start().await;
         let dir = tempfile::tempdir()?;
         ledger = dir.path().join("batch.ledger");
         eprintln!(
-            "RESCALE_API_KEY is not set: submitting to a local fake platform at {}; its ledger lasts this run only",
+            "RESCALE_API_KEY is not set: submitting to a local fake platform at {}; it and its \
+             ledger last this run only (nothing to resume: run a `rescale-fake --state` server \
+             and set RESCALE_API_URL and RESCALE_API_KEY to try resuming)",
             fake.base_url()
         );
         builder = builder.base_url(fake.base_url()).token(fake.api_key());
@@ -144,8 +158,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary = batch.run(items) => {
             let summary = summary?;
             bar.finish();
+            let kept = if _scratch.is_some() { " (removed on exit)" } else { "" };
             eprintln!(
-                "{} of {} submitted ({} in this run), {} failed; ledger {}",
+                "{} of {} submitted ({} in this run), {} failed; ledger {}{kept}",
                 summary.submitted, summary.total, summary.submitted_now, summary.failed.len(), ledger.display()
             );
             if !summary.is_complete() {
@@ -154,7 +169,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ = tokio::signal::ctrl_c() => {
             bar.abandon_with_message("interrupted");
-            eprintln!("interrupted: run the same command again to resume from {}", ledger.display());
+            if _scratch.is_some() {
+                eprintln!("interrupted: the local fake and its ledger end with this run");
+            } else {
+                eprintln!("interrupted: run the same command again to resume from {}", ledger.display());
+            }
             std::process::exit(130);
         }
     }

@@ -256,7 +256,12 @@ impl FakeRescale {
             Some(path) => persist::load(path)?,
             None => None,
         };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|e| {
+                let why = format!("cannot listen on 127.0.0.1:{}: {e}", config.port);
+                io::Error::new(e.kind(), why)
+            })?;
         let addr = listener.local_addr()?;
         let api_key = config
             .api_key

@@ -141,7 +141,7 @@ async fn main() -> ExitCode {
     let fake = match start(&args, config).await {
         Ok(fake) => fake,
         Err(e) => {
-            eprintln!("rescale-fake: cannot start on 127.0.0.1:{}: {e}", args.port);
+            eprintln!("rescale-fake: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };

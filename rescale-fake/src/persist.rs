@@ -272,13 +272,20 @@ pub fn load(path: &Path) -> io::Result<Option<Saved>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => {
+            let why = format!("cannot read the state file {}: {e}", path.display());
+            return Err(io::Error::new(e.kind(), why));
+        }
     };
-    let saved: Saved =
-        serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
+        invalid(format!(
+            "the state file {} is not valid: {e}",
+            path.display()
+        ))
+    })?;
     if saved.version != VERSION {
         return Err(invalid(format!(
-            "{}: state version {} (this fake reads {VERSION})",
+            "the state file {} has state version {} (this fake reads {VERSION})",
             path.display(),
             saved.version
         )));
