@@ -299,6 +299,36 @@ async fn an_upload_redirected_with_307_sends_its_body_again_without_the_key() {
 }
 
 #[tokio::test]
+async fn an_upload_from_a_reader_redirected_with_307_ends_with_the_redirect_not_a_second_send() {
+    let origin = MockServer::start().await;
+    let b = MockServer::start().await;
+    hop(
+        &origin,
+        "/api/v2/files/contents/",
+        307,
+        format!("{}/up/", b.uri()),
+    )
+    .await;
+
+    let err = client(&origin)
+        .files()
+        .upload_reader("numbers.txt", &b"0123456789"[..], 10)
+        .await
+        .unwrap_err();
+
+    // The answer is the redirect: an API error with its status, saying why it ends there.
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::TEMPORARY_REDIRECT),
+        "{err:?}"
+    );
+    assert!(err.api_error().is_some(), "{err:?}");
+    assert!(err.to_string().contains("cannot be sent twice"), "{err}");
+    assert_eq!(requests(&origin).await.len(), 1);
+    assert!(requests(&b).await.is_empty());
+}
+
+#[tokio::test]
 async fn a_redirect_loop_ends_with_an_error_that_keeps_the_status() {
     let origin = MockServer::start().await;
     hop(

@@ -191,7 +191,9 @@ pub enum Error {
 fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>) -> String {
     let check = match job_id {
         Some(id) => format!("check job {id} (its statuses) before trying again"),
-        None => "check before trying again, or a second job may be made".to_owned(),
+        None => "check before trying again, or it may take effect twice (a second job, a \
+                 second copy of a file)"
+            .to_owned(),
     };
     format!(
         "outcome unknown: `{operation}` may or may not have taken effect, so it was not retried; {check}"

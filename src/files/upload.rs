@@ -187,7 +187,7 @@ impl Upload {
             }
         };
         let url = self.client.transport.endpoint(&["files", "contents"]);
-        let mut req = ApiRequest::new(Method::POST, url);
+        let mut req = ApiRequest::new(Method::POST, url).operation("upload file");
         req.body = Body::Multipart(factory);
         if idempotent {
             // A repeated upload stores a second copy of a file, never starts a job.

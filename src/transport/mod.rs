@@ -257,7 +257,12 @@ impl Transport {
                 None => attempts.as_mut().await,
                 Some(limit) => match tokio::time::timeout(limit, attempts.as_mut()).await {
                     Ok(result) => result,
-                    Err(_) => Err(operation_timed_out(&req, &progress, limit)),
+                    Err(_) => Err(operation_timed_out(
+                        &req,
+                        self.call_path(&req.url),
+                        &progress,
+                        limit,
+                    )),
                 },
             };
             if !span.is_disabled() {
@@ -380,7 +385,7 @@ impl Transport {
         let policy = &self.settings.retry;
         let retry_after = match next_step(&err, req.idempotency) {
             Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
-            Next::Unknown => return Err(outcome_unknown(req, err)),
+            Next::Unknown => return Err(outcome_unknown(req, self.call_path(&req.url), err)),
             Next::Retry(_) | Next::Stop => return Err(err),
         };
         let Some(wait) = policy.wait_before(attempt, retry_after) else {
@@ -436,7 +441,7 @@ impl Transport {
                 builder = builder.header(AUTHORIZATION, self.shared.authorization.clone());
             }
             if with_body && (form.is_some() || !matches!(req.body, Body::Empty)) {
-                builder = request::attach_body(builder, &req.body, form.take())?;
+                builder = request::attach_body(builder, &req.body, form.take());
             }
             let response = builder.send().await.map_err(map_reqwest)?;
             redirect::refuse_followed(&response, &url)?;
@@ -445,12 +450,17 @@ impl Transport {
             }
             let redactor = &self.shared.redactor;
             let note = match redirect::follow(&response, &method, &url, &mut hops, redactor) {
-                Ok(hop) => {
-                    method = hop.method;
-                    url = hop.url;
-                    with_body &= hop.keep_body;
-                    continue;
-                }
+                Ok(hop) => match request::body_for_hop(&req.body, with_body && hop.keep_body) {
+                    Ok(next) => {
+                        form = next;
+                        method = hop.method;
+                        url = hop.url;
+                        with_body &= hop.keep_body;
+                        continue;
+                    }
+                    // The redirect is the answer: nothing was stored, and it says why.
+                    Err(note) => Some(note),
+                },
                 Err(note) => note,
             };
             // Boxed: an error's body reading would otherwise widen every call's future.
@@ -526,22 +536,27 @@ impl Progress {
 /// The error of a call cut by its operation timeout: an unknown outcome when a request
 /// that must not be repeated may have arrived.
 #[cold]
-fn operation_timed_out(req: &ApiRequest, progress: &Progress, limit: Duration) -> Error {
+fn operation_timed_out(
+    req: &ApiRequest,
+    call_path: &str,
+    progress: &Progress,
+    limit: Duration,
+) -> Error {
     let err = Error::Timeout(format!(
         "the call did not finish within its operation timeout (the deadline of the whole \
          call, retries included) of {limit:?}"
     ));
     if progress.in_flight.load(Ordering::Relaxed) && req.idempotency == Idempotency::NotIdempotent {
-        outcome_unknown(req, err)
+        outcome_unknown(req, call_path, err)
     } else {
         err
     }
 }
 
 #[cold]
-fn outcome_unknown(req: &ApiRequest, err: Error) -> Error {
+fn outcome_unknown(req: &ApiRequest, call_path: &str, err: Error) -> Error {
     Error::OutcomeUnknown {
-        operation: req.operation_name(),
+        operation: req.operation_name(call_path),
         job_id: req.job_id.clone(),
         source: Box::new(err),
     }

@@ -113,32 +113,49 @@ impl ApiRequest {
         self
     }
 
-    pub(super) fn operation_name(&self) -> String {
+    /// The call's name: the one given, or else `POST files/contents/`, from `call_path`
+    /// (the URL's path relative to the base URL, as errors name a call).
+    pub(super) fn operation_name(&self, call_path: &str) -> String {
         match self.operation {
             Some(name) => name.to_owned(),
-            None => format!("{} {}", self.method, self.url.path()),
+            None => format!("{} {call_path}", self.method),
         }
     }
 }
 
-/// The body of a request that has one (a JSON document or an upload's form), attached.
+/// The body of a request that has one (a JSON document, or the upload's form made for
+/// this hop), attached.
 #[cold]
 pub(super) fn attach_body(
     builder: reqwest::RequestBuilder,
     body: &Body,
     form: Option<reqwest::multipart::Form>,
-) -> Result<reqwest::RequestBuilder> {
-    Ok(match (body, form) {
+) -> reqwest::RequestBuilder {
+    match (body, form) {
         (_, Some(form)) => builder.multipart(form),
         (Body::Json(bytes), None) => builder
             .header(CONTENT_TYPE, "application/json")
             .body(bytes.clone()),
-        (Body::Multipart(make), None) => builder.multipart(make().ok_or_else(|| {
-            Error::invalid(
-                "body",
-                "the upload body cannot be sent again to follow a redirect",
-            )
-        })?),
-        (Body::Empty, None) => builder,
-    })
+        // An upload's form is made for each hop by `body_for_hop`.
+        (Body::Multipart(_) | Body::Empty, None) => builder,
+    }
+}
+
+/// The upload form for the next hop of a redirect that keeps the body (`keep`), made
+/// again from its source; `None` for a body that is not an upload. An upload from a reader
+/// cannot be made twice: the `Err` is the note that ends the call with the redirect's
+/// answer, before anything more is sent.
+#[cold]
+pub(super) fn body_for_hop(
+    body: &Body,
+    keep: bool,
+) -> std::result::Result<Option<reqwest::multipart::Form>, String> {
+    match body {
+        Body::Multipart(make) if keep => make().map(Some).ok_or_else(|| {
+            "the redirect asks for the upload again, and its body (read from a reader) \
+             cannot be sent twice"
+                .to_owned()
+        }),
+        _ => Ok(None),
+    }
 }
