@@ -232,6 +232,8 @@ impl FollowSource {
             Err(e) => return Err(e),
         };
         self.refused = false;
+        // A server that sends more lines than were asked for is taken at its word: they
+        // are all matched (in linear time) and the new ones yielded.
         let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
         queue.extend(marker);
         queue.extend(fresh.iter().cloned().map(FollowEvent::Line));
@@ -284,18 +286,45 @@ fn new_lines<'a>(
     if previous.is_empty() {
         return (None, window);
     }
-    // The longest end of `previous` that `window` starts with.
-    let longest = previous.len().min(window.len());
-    let overlap = (1..=longest)
-        .rev()
-        .find(|&k| previous[previous.len() - k..] == window[..k]);
-    match overlap {
-        Some(k) => (None, &window[k..]),
+    match overlap(previous, window) {
+        k if k > 0 => (None, &window[k..]),
         // A full window that shares nothing: more than `size` lines came in between.
-        None if window.len() >= size => (Some(FollowEvent::Gap), window),
+        _ if window.len() >= size => (Some(FollowEvent::Gap), window),
         // A short window that does not continue: the file shrank or was rewritten.
-        None => (Some(FollowEvent::Rewritten), window),
+        _ => (Some(FollowEvent::Rewritten), window),
     }
+}
+
+/// The length of the longest end of `previous` that `window` starts with, in time linear in
+/// their lengths (Knuth–Morris–Pratt, with `window` as the pattern): comparing every
+/// candidate length would take time in the square of the window's, which the server sets.
+fn overlap(previous: &[String], window: &[String]) -> usize {
+    if window.is_empty() {
+        return 0;
+    }
+    // fallback[i]: the longest proper prefix of window[..=i] that also ends it.
+    let mut fallback = vec![0; window.len()];
+    let mut k = 0;
+    for i in 1..window.len() {
+        while k > 0 && window[i] != window[k] {
+            k = fallback[k - 1];
+        }
+        if window[i] == window[k] {
+            k += 1;
+        }
+        fallback[i] = k;
+    }
+    // How much of `window` the lines of `previous` end with, line by line.
+    let mut matched = 0;
+    for line in previous {
+        while matched > 0 && (matched == window.len() || *line != window[matched]) {
+            matched = fallback[matched - 1];
+        }
+        if matched < window.len() && *line == window[matched] {
+            matched += 1;
+        }
+    }
+    matched
 }
 
 #[cfg(test)]
@@ -325,6 +354,60 @@ mod tests {
         assert_eq!(step(&["a", "b"], &["a", "b"], 5), (None, vec![]));
         // First poll: everything.
         assert_eq!(step(&[], &["x"], 5), (None, vec!["x".into()]));
+    }
+
+    /// Every pair of short sequences over two lines: the linear search finds what trying
+    /// every length finds.
+    #[test]
+    fn the_overlap_is_the_longest_end_that_the_window_starts_with() {
+        fn sequences(max: usize) -> Vec<Vec<String>> {
+            let mut all = vec![vec![]];
+            for len in 1..=max {
+                for bits in 0..1u32 << len {
+                    let seq = (0..len).map(|i| ["a", "b"][(bits >> i & 1) as usize].to_owned());
+                    all.push(seq.collect());
+                }
+            }
+            all
+        }
+        let all = sequences(6);
+        for previous in &all {
+            for window in &all {
+                let longest = previous.len().min(window.len());
+                let expected = (1..=longest)
+                    .rev()
+                    .find(|&k| previous[previous.len() - k..] == window[..k])
+                    .unwrap_or(0);
+                assert_eq!(
+                    overlap(previous, window),
+                    expected,
+                    "{previous:?} {window:?}"
+                );
+            }
+        }
+    }
+
+    /// Windows of 200,000 lines, of which the last is the hard case for trying every
+    /// length: on the order of 10^10 line comparisons.
+    #[test]
+    fn a_huge_window_is_matched_in_linear_time() {
+        let lines = |from: usize, to: usize| (from..to).map(|i| format!("line {i}")).collect();
+        let previous: Vec<String> = lines(0, 200_000);
+        let slid: Vec<String> = lines(1, 200_001);
+        assert_eq!(overlap(&previous, &slid), 199_999);
+        let same = vec!["same".to_owned(); 200_000];
+        let mut other = same.clone();
+        other.push("new".to_owned());
+        assert_eq!(overlap(&same, &other), 200_000);
+        let unrelated: Vec<String> = lines(300_000, 500_000);
+        assert_eq!(overlap(&previous, &unrelated), 0);
+        // Trying every length from the longest would compare 100,000 lines for each of
+        // the 100,000 lengths that end past the `b`.
+        let a = vec!["a".to_owned(); 200_000];
+        let mut broken = vec!["a".to_owned(); 100_000];
+        broken.push("b".to_owned());
+        broken.extend(vec!["a".to_owned(); 99_999]);
+        assert_eq!(overlap(&a, &broken), 100_000);
     }
 
     #[test]
