@@ -499,3 +499,46 @@ async fn one_page_alone_takes_one_request() {
     assert_eq!(ids(&all), ["a", "b"]);
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_file_library_is_read_by_page_number_too_and_yields_each_file_once() {
+    let server = MockServer::start().await;
+    let file = |id: &str| file_object(id, &format!("{id}.inp"), b"x");
+    let page = |count: u64, next: Option<String>, ids: &[&str]| {
+        let results: Vec<Value> = ids.iter().map(|id| file(id)).collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "count": count, "next": next, "previous": null, "results": results
+        }))
+    };
+    let serve_files = |number: Option<&'static str>, response: ResponseTemplate| {
+        let mock = Mock::given(method("GET")).and(path(api_path("files/")));
+        let mock = match number {
+            Some(n) => mock.and(query_param("page", n)),
+            None => mock.and(query_param_is_missing("page")),
+        };
+        mock.respond_with(response)
+            .expect(1)
+            .mount_as_scoped(&server)
+    };
+    let next = api_url(&server, "files/?page=2&page_size=2");
+    let _first = serve_files(None, page(5, Some(next), &["F1", "F2"])).await;
+    // A file uploaded after page 1 was read moved F2 onto page 2.
+    let third = api_url(&server, "files/?page=3&page_size=2");
+    let _second = serve_files(Some("2"), page(6, Some(third), &["F2", "F3"])).await;
+    let _third = serve_files(Some("3"), page(6, None, &["F4", "F5"])).await;
+
+    let files: Vec<_> = client(&server)
+        .files()
+        .list()
+        .page_size(2)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+
+    let got: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(got, ["F1", "F2", "F3", "F4", "F5"]);
+    let mut asked = pages_requested(&server).await;
+    asked.sort();
+    assert_eq!(asked, [None, Some("2".into()), Some("3".into())]);
+}

@@ -37,7 +37,8 @@ impl Files {
     /// # Ok(()) }
     /// ```
     pub fn list(&self) -> ListRequest<JobFile> {
-        ListRequest::new(
+        // Files have ids: pages may be read several at once, each file yielded once.
+        ListRequest::with_ids(
             self.client.clone(),
             Ok(self.client.transport.endpoint(&["files"])),
         )
