@@ -70,7 +70,7 @@ async fn tail_lines_escapes_each_path_part_and_decodes_the_fixture() {
     let req = only_request(&server).await;
     assert_eq!(
         req.url.path(),
-        "/api/v2/jobs/j%2F1/runs/1/tail/air%20Foil%232D/0/U%3Fx/"
+        "/api/v2/jobs/j%2F1/runs/1/tail/air%20Foil%232D/0/U%3Fx"
     );
     assert_eq!(req.url.query(), Some("lines=5"));
 }
@@ -111,7 +111,7 @@ async fn tail_without_lines_streams_the_raw_bytes() {
     let server = MockServer::start().await;
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     Mock::given(method("GET"))
-        .and(path("/api/v2/jobs/j/runs/1/tail/out/log/"))
+        .and(path("/api/v2/jobs/j/runs/1/tail/out/log"))
         .respond_with(ResponseTemplate::new(200).set_body_bytes(body.clone()))
         .mount(&server)
         .await;
@@ -289,7 +289,7 @@ async fn follow_yields_new_lines_once_and_marks_gaps_and_rewrites() {
     let server = MockServer::start().await;
     mount_sequence(
         &server,
-        "/api/v2/jobs/j/runs/1/tail/log/",
+        "/api/v2/jobs/j/runs/1/tail/log",
         vec![
             lines(&["a", "b"]),
             lines(&["a", "b", "c"]),
@@ -341,7 +341,7 @@ async fn follow_bears_transient_errors_like_the_status_waits() {
     let server = MockServer::start().await;
     mount_sequence(
         &server,
-        "/api/v2/jobs/j/runs/1/tail/log/",
+        "/api/v2/jobs/j/runs/1/tail/log",
         vec![
             ResponseTemplate::new(503),
             ResponseTemplate::new(504),
@@ -380,7 +380,7 @@ async fn follow_bears_transient_errors_like_the_status_waits() {
 async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/api/v2/jobs/j/runs/1/tail/log/"))
+        .and(path("/api/v2/jobs/j/runs/1/tail/log"))
         .respond_with(not_in_progress())
         .mount(&server)
         .await;
@@ -396,7 +396,7 @@ async fn follow_ends_quietly_when_the_tail_is_refused_after_the_job_ended() {
     // While the job is still running, the refusal is the caller's to see.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/api/v2/jobs/j/runs/1/tail/log/"))
+        .and(path("/api/v2/jobs/j/runs/1/tail/log"))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
         .mount(&server)
         .await;
@@ -420,7 +420,7 @@ async fn follow_reads_on_when_the_run_started_between_the_refusal_and_the_look()
     let server = MockServer::start().await;
     mount_sequence(
         &server,
-        "/api/v2/jobs/j/runs/1/tail/log/",
+        "/api/v2/jobs/j/runs/1/tail/log",
         vec![not_in_progress(), lines(&["a", "b"])],
     )
     .await;
@@ -442,7 +442,7 @@ async fn follow_waits_for_a_run_that_has_not_started() {
     let server = MockServer::start().await;
     mount_sequence(
         &server,
-        "/api/v2/jobs/j/runs/1/tail/log/",
+        "/api/v2/jobs/j/runs/1/tail/log",
         vec![not_in_progress(), lines(&["a"])],
     )
     .await;
@@ -466,10 +466,10 @@ async fn follow_waits_for_a_run_that_has_not_started() {
     assert_eq!(
         seen,
         [
-            "/api/v2/jobs/j/runs/1/tail/log/",
+            "/api/v2/jobs/j/runs/1/tail/log",
             "/api/v2/jobs/j/runs/1/",
             "/api/v2/jobs/j/statuses/",
-            "/api/v2/jobs/j/runs/1/tail/log/",
+            "/api/v2/jobs/j/runs/1/tail/log",
             "/api/v2/jobs/j/runs/1/",
         ]
     );

@@ -85,7 +85,7 @@ async fn follow_reads_a_growing_log_live_until_the_run_is_stopped() {
     }
     let run = client.jobs().run(&job, "1").await.unwrap();
     assert!(run.date_completed.is_some());
-    let tail_key = "GET jobs/{id}/runs/{run}/tail/{path}/";
+    let tail_key = "GET jobs/{id}/runs/{run}/tail/{path}";
     assert!(fake.request_count(tail_key) >= 2, "polled the tail");
     assert_eq!(fake.request_count("POST jobs/{id}/runs/{run}/stop/"), 1);
 }

@@ -18,7 +18,7 @@
 //! `GET jobs/{id}/runs/{run}/`, `GET jobs/{id}/runs/{run}/files/`, `GET files/`,
 //! `POST files/contents/`, `GET|DELETE files/{id}/`, `GET files/{id}/contents/`,
 //! `GET analyses/`, `GET coretypes/`; and beyond the jobs reference:
-//! `GET jobs/{id}/runs/{run}/directory-contents/`, `GET jobs/{id}/runs/{run}/tail/{path}/`,
+//! `GET jobs/{id}/runs/{run}/directory-contents/`, `GET jobs/{id}/runs/{run}/tail/{path}`,
 //! `POST jobs/{id}/runs/{run}/stop/`, `POST jobs/{id}/runs/{run}/snapshot/`,
 //! `POST jobs/{id}/storage-devices/`, `POST jobs/{id}/custom-fields/`,
 //! `GET jobs/{id}/instances/`, `GET jobs/{id}/connection_details/`, `PATCH files/{id}/`,

@@ -38,7 +38,7 @@ pub fn resolve(segs: &[&str]) -> Option<(&'static str, Vec<String>)> {
         ["jobs", id, "runs", run, "tail", path @ ..] if !path.is_empty() => {
             let path: Vec<String> = path.iter().map(|p| d(p)).collect();
             (
-                "jobs/{id}/runs/{run}/tail/{path}/",
+                "jobs/{id}/runs/{run}/tail/{path}",
                 vec![d(id), d(run), path.join("/")],
             )
         }
@@ -63,7 +63,7 @@ pub fn allowed(pattern: &str) -> Option<&'static [&'static str]> {
         | "jobs/{id}/storage-devices/"
         | "jobs/{id}/custom-fields/" => &["POST"],
         "jobs/{id}/runs/{run}/directory-contents/"
-        | "jobs/{id}/runs/{run}/tail/{path}/"
+        | "jobs/{id}/runs/{run}/tail/{path}"
         | "jobs/{id}/instances/"
         | "jobs/{id}/connection_details/"
         | "files/{id}/lines/"
@@ -98,7 +98,7 @@ pub fn answer(s: &mut Shared, c: &Call<'_>) -> Option<Response> {
         ("GET", "jobs/{id}/runs/{run}/directory-contents/") => {
             runs_live::directory(s, id, run, c.now)
         }
-        ("GET", "jobs/{id}/runs/{run}/tail/{path}/") => {
+        ("GET", "jobs/{id}/runs/{run}/tail/{path}") => {
             runs_live::tail(s, id, run, c.param(2), c.query, c.now)
         }
         ("POST", "jobs/{id}/runs/{run}/stop/") => runs_live::stop(s, id, run, c.now),

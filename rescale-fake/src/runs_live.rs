@@ -178,7 +178,8 @@ pub fn directory(s: &Shared, id: &str, run: &str, now: Instant) -> Response {
     ok(Value::Array(items))
 }
 
-/// GET jobs/{id}/runs/{run}/tail/{path}/ (`?lines=N` for JSON, else the raw bytes)
+/// GET jobs/{id}/runs/{run}/tail/{path}, with or without a trailing slash (`?lines=N` for
+/// JSON, else the raw bytes)
 pub fn tail(
     s: &Shared,
     id: &str,

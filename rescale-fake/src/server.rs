@@ -123,7 +123,8 @@ where
 
 /// A path resolved against the routing table.
 enum Resolved {
-    /// A known endpoint (`pattern` has the trailing slash); `slash` says if the request had it.
+    /// A known endpoint (`pattern` has the trailing slash, but for a file's); `slash` says
+    /// if the request had it.
     Found {
         pattern: &'static str,
         params: Vec<String>,
@@ -374,14 +375,19 @@ async fn answer(
     query: Option<String>,
     range: Option<String>,
 ) -> Response {
+    // Every path ends with a slash, as on the service (`jobs/LeeKa` is not found), but a
+    // file's (a pattern without one, `tail/{path}`) may come either way.
     let Resolved::Found {
         pattern,
         params,
-        slash: true,
+        slash,
     } = resolved
     else {
         return not_found();
     };
+    if !slash && pattern.ends_with('/') {
+        return not_found();
+    }
     let method = req.method().clone();
     let has_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
     if has_body && is_chunked(req.headers()) {

@@ -84,6 +84,19 @@ async fn paths_need_the_trailing_slash() {
     assert_eq!(api.fake.request_count("GET nothing/here/"), 1);
     assert_eq!(api.fake.request_count("GET jobs/{id}/"), 1);
 
+    // A live file's path names a file: it is routed with or without the slash.
+    for rel in [
+        format!("jobs/{id}/runs/1/tail/out/log"),
+        format!("jobs/{id}/runs/1/tail/out/log/"),
+    ] {
+        api.get(&rel).await;
+    }
+    assert_eq!(
+        api.fake
+            .request_count("GET jobs/{id}/runs/{run}/tail/{path}"),
+        2
+    );
+
     let (status, body) = api.call(Method::DELETE, "analyses/", None).await;
     assert_eq!(status, 405);
     assert_eq!(body, json!({"detail": "Method \"DELETE\" not allowed."}));

@@ -145,10 +145,15 @@ impl Jobs {
         self.client.transport.json(ApiRequest::get(url)).await
     }
 
-    /// A live file of an in-progress run (`GET jobs/{id}/runs/{run}/tail/{path}/`), `path`
+    /// A live file of an in-progress run (`GET jobs/{id}/runs/{run}/tail/{path}`), `path`
     /// as [`run_directory`](Jobs::run_directory) lists it: each of its `/`-separated parts
     /// becomes one escaped URL segment; empty, `.` and `..` parts and control characters
     /// are refused before anything is sent.
+    ///
+    /// Unlike every other path, this one does not end with a slash: it names a file, and
+    /// the service's own links to it (each entry's `resource`) end without one. Whether
+    /// the service would also answer `.../U/` is not documented; a redirect that adds the
+    /// slash would be followed (on the configured origin).
     ///
     /// ```no_run
     /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
@@ -167,7 +172,12 @@ impl Jobs {
         let url = path_parts(path.as_ref()).and_then(|parts| {
             let mut rest = vec!["tail"];
             rest.extend(parts);
-            self.run_url(job_id.as_ref(), run_id.as_ref(), &rest)
+            let mut url = self.run_url(job_id.as_ref(), run_id.as_ref(), &rest)?;
+            // A file, named as the service's `resource` links name it: no trailing slash.
+            if let Ok(mut segments) = url.path_segments_mut() {
+                segments.pop_if_empty();
+            }
+            Ok(url)
         });
         Tail {
             client: self.client.clone(),
