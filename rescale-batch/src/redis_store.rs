@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use redis::Script;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use rescale::{Admission, RateLimit, StoreError, ThrottleScope, ThrottleStore};
 
 /// One admission, atomically: the pause, then the GCRA step, on the Redis server's clock
@@ -39,6 +39,11 @@ if untilv > paused then
 end
 return 0
 ";
+
+/// How long connecting to Redis may take.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one answer from Redis may take.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`ThrottleStore`] in Redis: every process, on any machine, that uses the same server
 /// and [`prefix`](RedisStore::prefix) spends one budget per scope, and a 429 seen by one
@@ -79,9 +84,17 @@ impl std::fmt::Debug for RedisStore {
 impl RedisStore {
     /// Connects to the server at `url` (e.g. `redis://127.0.0.1:6379/`); the connection is
     /// re-established when it drops.
+    ///
+    /// Connecting may take up to 10 s, and each answer up to 5 s (redis-rs's own defaults,
+    /// 1 s and 500 ms, fail a batch whenever the machine or the network stalls for a
+    /// moment). An answer that does not come in time is a [`StoreError`] to the throttle,
+    /// which asks again after a growing wait: the budget is never spent unchecked.
     pub async fn connect(url: &str) -> redis::RedisResult<RedisStore> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisStore {
             conn,
             prefix: "rescale".to_owned(),
