@@ -63,20 +63,34 @@ enum Command {
         running: bool,
     },
     /// Print a job as JSON.
-    Get { id: String },
+    Get {
+        /// The job's id, as `list` and `create` print it.
+        id: String,
+    },
     /// Create a job from a JSON job definition; prints its id.
-    Create { file: PathBuf },
+    Create {
+        /// A JSON job definition, such as examples/hello_job.json.
+        file: PathBuf,
+    },
     /// Submit a saved job.
-    Submit { id: String },
+    Submit {
+        /// The job's id.
+        id: String,
+    },
     /// Print each status of a job as it changes, then its outcome; with several ids, one
-    /// line per job, updated in place (one list request per poll for all of them).
+    /// line per job (updated in place on a terminal, a line per change otherwise), with one
+    /// list request per poll for all of them. Exits non-zero unless every job succeeded.
     Wait {
+        /// The ids of the jobs to wait for.
         #[arg(required = true)]
         ids: Vec<String>,
     },
     /// Download every output of a job into a directory.
     Download {
+        /// The job's id.
         id: String,
+        /// Where the outputs go (created if missing; files already there and intact are
+        /// kept).
         dir: PathBuf,
         /// Files at once.
         #[arg(long, default_value_t = 16)]
@@ -84,6 +98,7 @@ enum Command {
     },
     /// Delete a job.
     Delete {
+        /// The job's id.
         id: String,
         /// Also delete its input files.
         #[arg(long)]
@@ -94,6 +109,7 @@ enum Command {
     },
     /// Create a job from a JSON file, submit it, wait for it, and download its outputs.
     Run {
+        /// A JSON job definition, such as examples/hello_job.json.
         file: PathBuf,
         /// Where the outputs go; not downloaded unless set.
         #[arg(long)]
@@ -179,10 +195,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             if wait_for_cluster {
                 jobs.wait_for_cluster_stop(&id).poll_interval(poll).await?;
             }
-            if with_input_files {
-                jobs.delete_with_input_files(&id).await?;
+            let deleted = if with_input_files {
+                jobs.delete_with_input_files(&id).await
             } else {
-                jobs.delete(&id).await?;
+                jobs.delete(&id).await
+            };
+            match deleted {
+                // Refused while the cluster runs: name the flag that waits for it.
+                Err(e)
+                    if !wait_for_cluster
+                        && e.status() == Some(reqwest::StatusCode::BAD_REQUEST) =>
+                {
+                    return Err(format!(
+                        "{e}\n(--wait-for-cluster waits for the job's cluster to stop first)"
+                    )
+                    .into());
+                }
+                other => other?,
             }
             println!("deleted {id}");
         }
