@@ -204,7 +204,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 // Refused while the cluster runs: name the flag that waits for it.
                 Err(e)
                     if !wait_for_cluster
-                        && e.status() == Some(reqwest::StatusCode::BAD_REQUEST) =>
+                        && e.status() == Some(reqwest::StatusCode::BAD_REQUEST)
+                        && e.api_error().is_some_and(|a| a.message.contains("cluster")) =>
                 {
                     return Err(format!(
                         "{e}\n(--wait-for-cluster waits for the job's cluster to stop first)"
@@ -274,8 +275,8 @@ async fn follow(
     })
 }
 
-/// One line per job, updated in place as statuses change, then each job's outcome; fails
-/// unless every job succeeded.
+/// One line per job, updated in place as statuses change (on a terminal; elsewhere a line
+/// per change), then each job's outcome; fails unless every job succeeded.
 async fn follow_many(
     client: &Client,
     ids: &[String],

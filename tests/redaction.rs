@@ -307,3 +307,43 @@ async fn a_next_link_and_a_redirect_with_the_key_in_their_path_log_no_key() {
     assert!(text.contains("to=http://127.0.0.1"), "{text}");
     assert!(!text.contains(KEY), "the key leaked into the log: {text}");
 }
+
+#[tokio::test]
+async fn a_value_that_quotes_the_key_across_the_cut_shows_none_of_it() {
+    let server = MockServer::start().await;
+    // serde quotes the bad value in its message, which is cut at 512 characters. With the
+    // key placed across the cut, cutting before taking the key out would leave its first
+    // part behind; the key is placed at every offset around the cut, past serde's prefix.
+    let client = fast_client(&server);
+    for pad in 470..=512 {
+        let id = format!("J{pad}");
+        let value = format!("{}{KEY}", "x".repeat(pad));
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v2/jobs/{id}/")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": id, "name": "one", "jobanalyses": value})),
+            )
+            .mount(&server)
+            .await;
+
+        let err = client.jobs().get(&id).await.unwrap_err();
+
+        let Error::Decode { path, message, .. } = &err else {
+            panic!("expected a decode error, got {err:?}")
+        };
+        assert_eq!(path, "jobanalyses");
+        assert!(
+            message.starts_with("invalid type: string \"xxx"),
+            "{message}"
+        );
+        assert!(message.ends_with('…'), "{message}");
+        let shown = everything_shown(&err);
+        for cut in 4..=KEY.len() {
+            assert!(
+                !shown.contains(&KEY[..cut]),
+                "{cut} characters of the key: {shown}"
+            );
+        }
+    }
+}

@@ -300,6 +300,7 @@ async fn an_upload_redirected_with_307_sends_its_body_again_without_the_key() {
 
 #[tokio::test]
 async fn an_upload_from_a_reader_redirected_with_307_ends_with_the_redirect_not_a_second_send() {
+    let log = common::capture::Capture::start();
     let origin = MockServer::start().await;
     let b = MockServer::start().await;
     hop(
@@ -326,6 +327,10 @@ async fn an_upload_from_a_reader_redirected_with_307_ends_with_the_redirect_not_
     assert!(err.to_string().contains("cannot be sent twice"), "{err}");
     assert_eq!(requests(&origin).await.len(), 1);
     assert!(requests(&b).await.is_empty());
+    // Nothing was followed, and the log does not say otherwise.
+    let text = log.text();
+    assert!(text.contains("rescale.request"), "{text}");
+    assert!(!text.contains("following a redirect"), "{text}");
 }
 
 #[tokio::test]

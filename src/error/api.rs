@@ -27,10 +27,11 @@ pub struct ApiError {
     pub host: String,
     /// The server's message: its `detail`, or its field errors one per line
     /// (`jobanalyses[0].command: This field may not be blank.`), or the start of a non-JSON body.
-    /// The server's text is cut to 512 characters (a `detail`, or each field error).
+    /// The server's text is cut to 512 characters (a `detail`, or each field error), and
+    /// at most 10 field errors are listed, then how many more there were.
     pub message: String,
     /// Field errors from a validation answer, as `(path, message)` pairs: the first 100,
-    /// each cut to 512 characters (the `message` then ends with how many more there were).
+    /// each cut to 512 characters.
     pub field_errors: Vec<(String, String)>,
     /// The body as received, truncated to a few hundred characters.
     pub body: String,
@@ -85,6 +86,7 @@ impl ApiError {
                 let found = flatten_field_errors("", &value, &mut field_errors);
                 let mut lines: Vec<_> = field_errors
                     .iter()
+                    .take(MESSAGE_FIELD_ERRORS)
                     .map(|(path, msg)| {
                         if path.is_empty() {
                             msg.clone()
@@ -93,11 +95,8 @@ impl ApiError {
                         }
                     })
                     .collect();
-                if found > field_errors.len() {
-                    lines.push(format!(
-                        "… and {} more field errors",
-                        found - field_errors.len()
-                    ));
+                if found > lines.len() {
+                    lines.push(format!("… and {} more field errors", found - lines.len()));
                 }
                 lines.join("\n")
             }
@@ -137,6 +136,8 @@ impl ApiError {
 /// The most field errors an [`ApiError`] keeps: a validation answer is the server's text,
 /// and a real one names a few fields.
 pub(crate) const MAX_FIELD_ERRORS: usize = 100;
+/// The most field errors its `message` (and so its `Display`) lists.
+pub(crate) const MESSAGE_FIELD_ERRORS: usize = 10;
 
 /// Walks a DRF validation tree (`{"jobanalyses": [{"command": ["..."]}]}`) into
 /// `("jobanalyses[0].command", "...")` pairs, each path and message cut to a snippet, at
@@ -238,10 +239,12 @@ mod tests {
         assert_eq!(e.field_errors[0].0, "field0000");
         assert_eq!(e.field_errors[0].1.chars().count(), BODY_SNIPPET_CHARS + 1);
         let lines: Vec<_> = e.message.lines().collect();
-        assert_eq!(lines.len(), MAX_FIELD_ERRORS + 1);
-        assert_eq!(lines[MAX_FIELD_ERRORS], "… and 900 more field errors");
+        assert_eq!(lines.len(), MESSAGE_FIELD_ERRORS + 1);
+        assert!(lines[0].starts_with("field0000: xxx"), "{}", lines[0]);
+        assert_eq!(lines[MESSAGE_FIELD_ERRORS], "… and 990 more field errors");
+        assert!(e.to_string().len() < 8 * 1024, "{}", e.to_string().len());
 
-        let e = Error::decode(StatusCode::OK, long.clone(), long.clone(), "");
+        let e = Error::decode(StatusCode::OK, long.clone(), long.clone(), "").cut_quoted_text();
         let Error::Decode { path, message, .. } = &e else {
             panic!("{e:?}")
         };

@@ -289,15 +289,33 @@ impl Error {
         message: impl Into<String>,
         snippet: impl Into<String>,
     ) -> Self {
-        // The path is made of the server's keys, and serde's message may quote its
-        // values: both are cut as the body is.
+        // The path is made of the server's keys, and serde's message may quote its values:
+        // both are cut as the body is, once the key is out of them (`cut_quoted_text`).
         Error::Decode {
             call: String::new(),
             status,
-            path: api::snippet(&path.into()),
-            message: api::snippet(&message.into()),
+            path: path.into(),
+            message: message.into(),
             snippet: snippet.into(),
         }
+    }
+
+    /// The error with the server's text that a decode error quotes (its path and message)
+    /// cut as a body's snippet is. Applied after the key is taken out: a cut first could
+    /// leave part of the key behind, past the reach of the redaction.
+    pub(crate) fn cut_quoted_text(mut self) -> Self {
+        match &mut self {
+            Error::Decode { path, message, .. } => {
+                *path = api::snippet(path);
+                *message = api::snippet(message);
+            }
+            Error::OutcomeUnknown { source, .. } => {
+                let inner = std::mem::replace(source.as_mut(), Error::Timeout(String::new()));
+                **source = inner.cut_quoted_text();
+            }
+            _ => {}
+        }
+        self
     }
 
     /// Names the call in a [`Error::Decode`] that does not name one yet (`call` is made

@@ -152,10 +152,12 @@ impl Transport {
         self.shared.redactor.text(text)
     }
 
-    /// `err` with the API key taken out of every text it carries (for errors made outside
-    /// the transport from what the server sent, such as a download's headers).
+    /// `err` with the API key taken out of every text it carries, and then the server's
+    /// text it quotes cut to length (for errors made outside the transport from what the
+    /// server sent, such as a download's headers, as well as the transport's own).
     pub(crate) fn redact(&self, err: Error) -> Error {
-        self.shared.redactor.error(err)
+        // The key out first, then the quoted text cut: never the other way round.
+        self.shared.redactor.error(err).cut_quoted_text()
     }
 
     /// The path of `url` relative to the base URL (`jobs/LeeKa/`), as errors name a call;
@@ -448,10 +450,19 @@ impl Transport {
             if response.status().is_success() {
                 return Ok(response);
             }
-            let redactor = &self.shared.redactor;
-            let note = match redirect::follow(&response, &method, &url, &mut hops, redactor) {
+            let note = match redirect::follow(&response, &method, &url, &mut hops) {
                 Ok(hop) => match request::body_for_hop(&req.body, with_body && hop.keep_body) {
                     Ok(next) => {
+                        tracing::debug!(
+                            status = response.status().as_u16(),
+                            // The `Location` is the server's text.
+                            to = %self.redact_text(&format!(
+                                "{}{}",
+                                hop.url.origin().ascii_serialization(),
+                                hop.url.path()
+                            )),
+                            "following a redirect"
+                        );
                         form = next;
                         method = hop.method;
                         url = hop.url;

@@ -7,8 +7,6 @@ use reqwest::header::{HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::error::Redactor;
-
 /// The longest chain of redirects followed in one attempt.
 pub(crate) const MAX_REDIRECTS: usize = 10;
 
@@ -37,23 +35,12 @@ pub(crate) fn follow(
     method: &Method,
     url: &Url,
     hops: &mut usize,
-    redactor: &Redactor,
 ) -> Result<Hop, Option<String>> {
     let status = response.status();
     match next_hop(status, response.headers().get(LOCATION), method, url) {
         None => Err(None),
         Some(Ok(hop)) if *hops < MAX_REDIRECTS => {
             *hops += 1;
-            tracing::debug!(
-                status = status.as_u16(),
-                // The `Location` is the server's text.
-                to = %redactor.text(&format!(
-                    "{}{}",
-                    hop.url.origin().ascii_serialization(),
-                    hop.url.path()
-                )),
-                "following a redirect"
-            );
             Ok(hop)
         }
         Some(Ok(_)) => Err(Some(format!("stopped after {MAX_REDIRECTS} redirects"))),
