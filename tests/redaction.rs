@@ -347,3 +347,39 @@ async fn a_value_that_quotes_the_key_across_the_cut_shows_none_of_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_resumed_download_of_a_file_named_with_the_key_logs_no_key() {
+    let log = Capture::start();
+    let content = b"abcdefghijklmnopqrstuvwxyz".to_vec();
+    let server = MockServer::start().await;
+    // The first answer ends early, so the download resumes, and says so in the log.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/files/r/contents/"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(content[..10].to_vec()))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/files/r/contents/"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(content.clone()))
+        .mount(&server)
+        .await;
+    let file = job_file(&file_object("r", &format!("out/{KEY}.txt"), &content));
+    let mut out = Vec::new();
+
+    client(&server)
+        .files()
+        .download(&file)
+        .to_writer(&mut out)
+        .await
+        .unwrap();
+
+    assert_eq!(out, content);
+    assert_eq!(requests(&server).await.len(), 2);
+    let text = log.text();
+    assert!(text.contains("resuming with Range"), "{text}");
+    assert!(text.contains("file=out/[redacted].txt"), "{text}");
+    assert!(!text.contains(KEY), "the key leaked into the log: {text}");
+}
