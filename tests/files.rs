@@ -5,7 +5,9 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::{client_at, file_object, fixture, header, job_file, sha512_hex, tree};
+use common::{
+    client_at, file_object, fixture, header, job_file, serve_cut_then_whole, sha512_hex, tree,
+};
 use rescale::Error;
 use rescale::files::ProgressKind;
 use serde_json::json;
@@ -355,20 +357,7 @@ async fn a_server_that_ignores_range_is_read_from_where_the_download_stopped() {
     // The first answer ends early without an error; the second ignores Range (200).
     let content = b"abcdefghijklmnopqrstuvwxyz".to_vec();
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/files/r/contents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(content[..10].to_vec()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/files/r/contents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(content.clone()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serve_cut_then_whole(&server, "/api/v2/files/r/contents/", &content, 10).await;
     let mut out = Vec::new();
     let file = job_file(&file_object("r", "abc.txt", &content));
 

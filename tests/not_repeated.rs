@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{KEY, requests};
+use common::{client_retrying_at_once, requests};
 use rescale::jobs::JobPatch;
-use rescale::{Client, Error, RetryPolicy, ThrottleConfig};
+use rescale::{Client, Error};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -22,18 +20,7 @@ async fn unavailable() -> (MockServer, Client) {
         .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})))
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .token(KEY)
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .throttle(ThrottleConfig::off())
-        .retry(
-            RetryPolicy::default()
-                .max_retries(3)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap();
+    let client = client_retrying_at_once(&server, 3);
     (server, client)
 }
 

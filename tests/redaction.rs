@@ -3,11 +3,12 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::capture::Capture;
-use common::{KEY, client, example_job, file_object, job_file, requests};
-use rescale::{Client, Error, RetryPolicy, ThrottleConfig};
+use common::{
+    KEY, client, client_retrying_at_once, example_job, file_object, job_file, requests,
+    serve_cut_then_whole,
+};
+use rescale::{Client, Error};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -36,18 +37,7 @@ fn assert_redacted(err: &Error) {
 }
 
 fn fast_client(server: &MockServer) -> Client {
-    Client::builder()
-        .token(KEY)
-        .base_url(format!("{}/api/v2/", server.uri()))
-        .throttle(ThrottleConfig::off())
-        .retry(
-            RetryPolicy::default()
-                .max_retries(2)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
-        )
-        .build()
-        .unwrap()
+    client_retrying_at_once(server, 2)
 }
 
 #[tokio::test]
@@ -354,18 +344,7 @@ async fn a_resumed_download_of_a_file_named_with_the_key_logs_no_key() {
     let content = b"abcdefghijklmnopqrstuvwxyz".to_vec();
     let server = MockServer::start().await;
     // The first answer ends early, so the download resumes, and says so in the log.
-    Mock::given(method("GET"))
-        .and(path("/api/v2/files/r/contents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(content[..10].to_vec()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/files/r/contents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(content.clone()))
-        .mount(&server)
-        .await;
+    serve_cut_then_whole(&server, "/api/v2/files/r/contents/", &content, 10).await;
     let file = job_file(&file_object("r", &format!("out/{KEY}.txt"), &content));
     let mut out = Vec::new();
 

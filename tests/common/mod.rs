@@ -168,6 +168,44 @@ pub fn client_without_retries(base: &str) -> Client {
         .unwrap()
 }
 
+/// A client of `server` that retries `retries` times at once (waits of 1 to 2 ms), with
+/// its throttle off: for tests that count the attempts of a call.
+pub fn client_retrying_at_once(server: &MockServer, retries: u32) -> Client {
+    Client::builder()
+        .token(KEY)
+        .base_url(format!("{}{PREFIX}/", server.uri()))
+        .throttle(rescale::ThrottleConfig::off())
+        .retry(
+            rescale::RetryPolicy::default()
+                .max_retries(retries)
+                .base_delay(std::time::Duration::from_millis(1))
+                .max_delay(std::time::Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Serves `GET api_path` with the first `cut` bytes of `content` once (an answer that
+/// ends early without an error), and the whole of it after: a download then resumes.
+pub async fn serve_cut_then_whole(server: &MockServer, api_path: &str, content: &[u8], cut: usize) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    Mock::given(method("GET"))
+        .and(path(api_path))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(content[..cut].to_vec()))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api_path))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(content.to_vec()))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 /// The SHA-512 of `bytes`, hex.
 pub fn sha512_hex(bytes: &[u8]) -> String {
     hex::encode(Sha512::digest(bytes))
