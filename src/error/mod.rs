@@ -188,6 +188,12 @@ pub enum Error {
     },
 }
 
+/// Replaces the error in `slot` (an unknown outcome's source) with `f` of it.
+pub(crate) fn rewrite(slot: &mut Error, f: impl FnOnce(Error) -> Error) {
+    let inner = std::mem::replace(slot, Error::Timeout(String::new()));
+    *slot = f(inner);
+}
+
 fn outcome_unknown_message(operation: &str, job_id: Option<&JobId>) -> String {
     let check = match job_id {
         Some(id) => format!("check job {id} (its statuses) before trying again"),
@@ -309,10 +315,7 @@ impl Error {
                 *path = api::snippet(path);
                 *message = api::snippet(message);
             }
-            Error::OutcomeUnknown { source, .. } => {
-                let inner = std::mem::replace(source.as_mut(), Error::Timeout(String::new()));
-                **source = inner.cut_quoted_text();
-            }
+            Error::OutcomeUnknown { source, .. } => rewrite(source, Error::cut_quoted_text),
             _ => {}
         }
         self

@@ -103,8 +103,7 @@ impl Redactor {
                 operation, source, ..
             } => {
                 self.string(operation);
-                let inner = std::mem::replace(source.as_mut(), Error::Timeout(String::new()));
-                **source = self.error(inner);
+                super::rewrite(source, |inner| self.error(inner));
             }
             Error::Io { .. } => {}
         }

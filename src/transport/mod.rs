@@ -241,7 +241,7 @@ impl Transport {
             "rescale.request",
             method = %req.method,
             // The path of a `next` link or a redirect is the server's text.
-            path = %self.shared.redactor.text(req.url.path()),
+            path = %self.redact_text(req.url.path()),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             waited_ms = tracing::field::Empty,
@@ -259,12 +259,7 @@ impl Transport {
                 None => attempts.as_mut().await,
                 Some(limit) => match tokio::time::timeout(limit, attempts.as_mut()).await {
                     Ok(result) => result,
-                    Err(_) => Err(operation_timed_out(
-                        &req,
-                        self.call_path(&req.url),
-                        &progress,
-                        limit,
-                    )),
+                    Err(_) => Err(self.operation_timed_out(&req, &progress, limit)),
                 },
             };
             if !span.is_disabled() {
@@ -387,7 +382,7 @@ impl Transport {
         let policy = &self.settings.retry;
         let retry_after = match next_step(&err, req.idempotency) {
             Next::Retry(retry_after) if attempt <= policy.retries() => retry_after,
-            Next::Unknown => return Err(outcome_unknown(req, self.call_path(&req.url), err)),
+            Next::Unknown => return Err(self.outcome_unknown(req, err)),
             Next::Retry(_) | Next::Stop => return Err(err),
         };
         let Some(wait) = policy.wait_before(attempt, retry_after) else {
@@ -479,6 +474,33 @@ impl Transport {
         }
     }
 
+    /// The error of a call cut by its operation timeout: an unknown outcome when a request
+    /// that must not be repeated may have arrived.
+    #[cold]
+    fn operation_timed_out(&self, req: &ApiRequest, progress: &Progress, limit: Duration) -> Error {
+        let err = Error::Timeout(format!(
+            "the call did not finish within its operation timeout (the deadline of the whole \
+             call, retries included) of {limit:?}"
+        ));
+        let in_flight = progress.in_flight.load(Ordering::Relaxed);
+        if in_flight && req.idempotency == Idempotency::NotIdempotent {
+            self.outcome_unknown(req, err)
+        } else {
+            err
+        }
+    }
+
+    /// The error of a call that must not be repeated and may have taken effect, named by
+    /// its operation (or its path relative to the base URL, as errors name a call).
+    #[cold]
+    fn outcome_unknown(&self, req: &ApiRequest, err: Error) -> Error {
+        Error::OutcomeUnknown {
+            operation: req.operation_name(self.call_path(&req.url)),
+            job_id: req.job_id.clone(),
+            source: Box::new(err),
+        }
+    }
+
     /// The refusal to send a request outside the configured origin.
     #[cold]
     fn foreign_origin(&self, url: &Url) -> Error {
@@ -541,35 +563,6 @@ impl Progress {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .unwrap_or_else(|| Error::invalid("body", "the upload body cannot be sent again"))
-    }
-}
-
-/// The error of a call cut by its operation timeout: an unknown outcome when a request
-/// that must not be repeated may have arrived.
-#[cold]
-fn operation_timed_out(
-    req: &ApiRequest,
-    call_path: &str,
-    progress: &Progress,
-    limit: Duration,
-) -> Error {
-    let err = Error::Timeout(format!(
-        "the call did not finish within its operation timeout (the deadline of the whole \
-         call, retries included) of {limit:?}"
-    ));
-    if progress.in_flight.load(Ordering::Relaxed) && req.idempotency == Idempotency::NotIdempotent {
-        outcome_unknown(req, call_path, err)
-    } else {
-        err
-    }
-}
-
-#[cold]
-fn outcome_unknown(req: &ApiRequest, call_path: &str, err: Error) -> Error {
-    Error::OutcomeUnknown {
-        operation: req.operation_name(call_path),
-        job_id: req.job_id.clone(),
-        source: Box::new(err),
     }
 }
 
