@@ -41,11 +41,23 @@ use rescale::{Client, JobOutcome};
     about = "Create, run, watch and harvest Rescale jobs"
 )]
 struct Cli {
-    /// Seconds between status polls (15 on the real platform unless set).
-    #[arg(long, global = true)]
-    poll_seconds: Option<u64>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How often a command that waits asks the service; only those commands take it.
+#[derive(clap::Args, Clone, Copy)]
+pub struct Poll {
+    /// Seconds between polls (15 on the real platform and 1 on the local fake, unless set).
+    #[arg(long = "poll-seconds", value_name = "SECONDS")]
+    seconds: Option<u64>,
+}
+
+impl Poll {
+    /// The interval given, or else `default` (the platform's).
+    pub fn or(self, default: Duration) -> Duration {
+        self.seconds.map_or(default, Duration::from_secs)
+    }
 }
 
 #[derive(Subcommand)]
@@ -84,6 +96,8 @@ enum Command {
         /// The ids of the jobs to wait for.
         #[arg(required = true)]
         ids: Vec<String>,
+        #[command(flatten)]
+        poll: Poll,
     },
     /// Download every output of a job into a directory.
     Download {
@@ -106,6 +120,8 @@ enum Command {
         /// Wait for the job's cluster to stop first (delete is refused while it runs).
         #[arg(long)]
         wait_for_cluster: bool,
+        #[command(flatten)]
+        poll: Poll,
     },
     /// Create a job from a JSON file, submit it, wait for it, and download its outputs.
     Run {
@@ -114,6 +130,8 @@ enum Command {
         /// Where the outputs go; not downloaded unless set.
         #[arg(long)]
         download: Option<PathBuf>,
+        #[command(flatten)]
+        poll: Poll,
     },
     #[command(flatten)]
     Pipeline(pipeline::PipelineCommand),
@@ -133,9 +151,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let connection = common::connect().await?;
-    let poll = cli
-        .poll_seconds
-        .map_or(connection.poll_interval, Duration::from_secs);
+    let default_poll = connection.poll_interval;
     let client = &connection.client;
     let jobs = client.jobs();
     match cli.command {
@@ -144,7 +160,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 Some(fake) => Some(pipeline::start_fake_solver(fake, client).await?),
                 None => None,
             };
-            return pipeline::run(client, command, poll, solver.as_deref()).await;
+            return pipeline::run(client, command, default_poll, solver.as_deref()).await;
         }
         Command::List {
             limit,
@@ -180,8 +196,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             jobs.submit(&id).await?;
             println!("submitted {id}");
         }
-        Command::Wait { ids } if ids.len() == 1 => return follow(client, &ids[0], poll).await,
-        Command::Wait { ids } => return follow_many(client, &ids, poll).await,
+        Command::Wait { ids, poll } if ids.len() == 1 => {
+            return follow(client, &ids[0], poll.or(default_poll)).await;
+        }
+        Command::Wait { ids, poll } => {
+            return follow_many(client, &ids, poll.or(default_poll)).await;
+        }
         Command::Download {
             id,
             dir,
@@ -191,9 +211,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             id,
             with_input_files,
             wait_for_cluster,
+            poll,
         } => {
             if wait_for_cluster {
-                jobs.wait_for_cluster_stop(&id).poll_interval(poll).await?;
+                jobs.wait_for_cluster_stop(&id)
+                    .poll_interval(poll.or(default_poll))
+                    .await?;
             }
             let deleted = if with_input_files {
                 jobs.delete_with_input_files(&id).await
@@ -219,6 +242,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Run {
             file,
             download: dir,
+            poll,
         } => {
             let job = jobs.create(&read_job(&file)?).await?;
             jobs.submit(&job.id).await?;
@@ -227,7 +251,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 job.id,
                 printable(&job.name)
             );
-            let code = follow(client, job.id.as_str(), poll).await?;
+            let code = follow(client, job.id.as_str(), poll.or(default_poll)).await?;
             if let Some(dir) = dir {
                 download(client, job.id.as_str(), &dir, 4).await?;
             }

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use futures::TryStreamExt;
 use rescale::{Client, FollowEvent};
 
-use super::{printable, read_job};
+use super::{Poll, printable, read_job};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -27,6 +27,8 @@ pub enum PipelineCommand {
         /// How many lines.
         #[arg(short = 'n', long, default_value_t = 10)]
         lines: u32,
+        #[command(flatten)]
+        poll: Poll,
     },
     /// Snapshot an in-progress run: its working directory is uploaded as an output.
     Snapshot { job: String, run: String },
@@ -53,11 +55,12 @@ pub enum PipelineCommand {
     RmFile { id: String },
 }
 
-/// Runs one of these commands; `solver` is the id `solver` stands for on the fake platform.
+/// Runs one of these commands; `solver` is the id `solver` stands for on the fake platform,
+/// and `default_poll` the platform's interval between polls.
 pub async fn run(
     client: &Client,
     command: PipelineCommand,
-    poll: Duration,
+    default_poll: Duration,
     solver: Option<&str>,
 ) -> Result<ExitCode> {
     let jobs = client.jobs();
@@ -76,6 +79,7 @@ pub async fn run(
             mut args,
             follow,
             lines,
+            poll,
         } => {
             let path = args.pop().unwrap_or_default();
             let run = if args.len() == 2 {
@@ -87,7 +91,7 @@ pub async fn run(
             if follow {
                 let mut events = jobs
                     .follow(&job, &run, &path)
-                    .poll_interval(poll)
+                    .poll_interval(poll.or(default_poll))
                     .window(lines.max(200));
                 while let Some(event) = events.try_next().await? {
                     match event {
