@@ -160,8 +160,15 @@ type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 /// created or submitted twice, and none lost:
 /// - a create whose outcome is unknown (a timeout, a 5xx, a crash while it was in flight)
 ///   is looked up on the service before anything is created again: the job's name carries
-///   the item's mark ` [<batch id>/<key>]`, and one listing of the jobs (newest first)
-///   finds it; the job is created again only when it is certainly absent;
+///   the item's mark ` [<batch id>/<key>]`, and one listing of the jobs (newest first, one
+///   page after another) finds it; the job is created again only when it is certainly
+///   absent: missing from a whole listing during which no job was deleted (no page told a
+///   smaller `count` than the page before it; a job created meanwhile only pushes the
+///   others towards pages not yet read, while a deletion can pull one onto a page already
+///   read). A listing during which jobs were deleted is read again, up to three times in
+///   all; after that the item fails in this run's [`Summary`] and waits for the next run;
+/// - after three lost answers in a row for one item, it fails in the [`Summary`] with the
+///   last one and waits for the next run, which looks it up;
 /// - a submit whose outcome is unknown is looked up in the job's status history (a job
 ///   never submitted has none);
 /// - an upload whose outcome is unknown is made again (a lost copy is an unused file, not
@@ -341,8 +348,9 @@ impl Runner {
 
     /// Waits until `reconcile_after` has passed since the intent of `intent_at`.
     async fn grace(&self, intent_at: Option<i64>) {
-        let due = intent_at.unwrap_or(0)
-            + i64::try_from(self.reconcile_after.as_millis()).unwrap_or(i64::MAX);
+        let due = intent_at
+            .unwrap_or(0)
+            .saturating_add(i64::try_from(self.reconcile_after.as_millis()).unwrap_or(i64::MAX));
         let left = due - now_ms();
         if left > 0 {
             tokio::time::sleep(Duration::from_millis(left.unsigned_abs())).await;
@@ -487,6 +495,7 @@ impl Runner {
 
     async fn create(&self, row: &mut Row) -> Result<Outcome<()>, BatchError> {
         let job = self.job_of(row);
+        let mut lost = None;
         for _ in 0..MAX_UNKNOWN {
             self.ledger.set(&row.key, State::Creating).await?;
             row.intent_at = Some(now_ms());
@@ -521,6 +530,7 @@ impl Runner {
                     if row.state == State::Created {
                         return Ok(Outcome::Done(()));
                     }
+                    lost = Some(e);
                 }
                 Err(e) => {
                     self.fail(row, Step::Create, e, State::Uploaded).await?;
@@ -530,6 +540,7 @@ impl Runner {
         }
         // Several lost answers in a row: leave it `creating` for the next run to look up.
         self.ledger.set(&row.key, State::Creating).await?;
+        self.gave_up(row, Step::Create, lost);
         Ok(Outcome::Stop)
     }
 
@@ -538,6 +549,7 @@ impl Runner {
             return Ok(());
         };
         let mut unknown = row.state == State::Submitting;
+        let mut lost = None;
         for _ in 0..MAX_UNKNOWN {
             if unknown {
                 self.grace(row.intent_at).await;
@@ -570,11 +582,28 @@ impl Runner {
             });
             match self.client.jobs().submit(&job_id).await {
                 Ok(()) => return self.submitted(row, job_id).await,
-                Err(e) if e.is_outcome_unknown() => unknown = true,
+                Err(e) if e.is_outcome_unknown() => {
+                    unknown = true;
+                    lost = Some(e);
+                }
                 Err(e) => return self.fail(row, Step::Submit, e, State::Created).await,
             }
         }
+        // Several lost answers in a row: left `submitting` for the next run to look up.
+        self.gave_up(row, Step::Submit, lost);
         Ok(())
+    }
+
+    /// After `MAX_UNKNOWN` lost answers in a row, the item waits for the next run: said
+    /// with the last one, so that the run's summary counts it as failed.
+    fn gave_up(&self, row: &Row, step: Step, lost: Option<rescale::Error>) {
+        if let Some(error) = lost {
+            self.emit(Event::Failed {
+                key: row.key.clone(),
+                step,
+                error: Arc::new(error),
+            });
+        }
     }
 
     async fn submitted(&self, row: &mut Row, job_id: String) -> Result<(), BatchError> {

@@ -55,33 +55,79 @@ fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
     inner[start + 2..].strip_prefix(batch)?.strip_prefix('/')
 }
 
-/// Finds the jobs of `keys` on the service: one listing of the jobs, newest first, back to
-/// `CLOCK_MARGIN` before `since_ms` (the oldest intent). A key missing from the answer
-/// was certainly not created.
+/// Finds the jobs of `keys` on the service: a listing of the jobs, newest first (the order
+/// of the service's own payloads; its reference does not say), one page after another,
+/// back to `CLOCK_MARGIN` before `since_ms` (the oldest intent). A key missing from a
+/// listing during which no job was deleted was certainly not created; see [`read_jobs`].
+/// When jobs were deleted meanwhile, the list is read again, up to `LOOKUPS` times in all;
+/// after that the lookup fails (and the items wait for the next run): a key is never
+/// reported absent on a listing that may have missed its job.
 pub(crate) async fn find_jobs(
     client: &Client,
     batch: &str,
     keys: &HashSet<String>,
     since_ms: i64,
 ) -> rescale::Result<HashMap<String, String>> {
-    let stop_before = since_ms - i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0);
     let mut found = HashMap::new();
-    let mut jobs = client.jobs().list().page_size(1000).stream();
-    while let Some(job) = jobs.try_next().await? {
-        if job
-            .date_inserted
-            .is_some_and(|d| d.timestamp_millis() < stop_before)
-        {
-            break;
+    let mut unsettled = String::new();
+    for _ in 0..LOOKUPS {
+        // A job found stays found: only an absence needs a listing that held still.
+        match read_jobs(client, batch, keys, since_ms, &mut found).await? {
+            None => return Ok(found),
+            Some(why) => unsettled = why,
         }
-        if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
-            found.insert(key.to_owned(), job.id.to_string());
-            if found.len() == keys.len() {
-                break;
+    }
+    Err(rescale::Error::Pagination(format!(
+        "the jobs could not be looked up: {unsettled} in each of {LOOKUPS} listings, so a job \
+         this batch created may have moved onto a page already read"
+    )))
+}
+
+/// How many times [`find_jobs`] reads the list when jobs are deleted while it reads it.
+const LOOKUPS: usize = 3;
+
+/// One listing, one page after another: the jobs of `keys` found go into `found`. `None`
+/// when it is complete: no page told a smaller `count` than the page before it. New jobs
+/// come first, so a job created meanwhile only pushes the others towards pages not yet
+/// read; only a deletion can pull a job onto a page already read, and a deletion that the
+/// `count` does not show was made up for by as many jobs created, which push it back at
+/// least as far. `Some(why)` when a page told a smaller count, or none.
+async fn read_jobs(
+    client: &Client,
+    batch: &str,
+    keys: &HashSet<String>,
+    since_ms: i64,
+    found: &mut HashMap<String, String>,
+) -> rescale::Result<Option<String>> {
+    let stop_before = since_ms.saturating_sub(i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0));
+    let mut pages = client.jobs().list().page_size(1000).concurrency(1).pages();
+    let mut count = None;
+    while let Some(page) = pages.try_next().await? {
+        match (count, page.count) {
+            (_, None) => return Ok(Some("a page did not tell the list's count".to_owned())),
+            (Some(before), Some(now)) if now < before => {
+                return Ok(Some(format!(
+                    "jobs were deleted while the list was read (its count fell from {before} to {now})"
+                )));
+            }
+            (_, now) => count = now,
+        }
+        for job in page.results {
+            if job
+                .date_inserted
+                .is_some_and(|d| d.timestamp_millis() < stop_before)
+            {
+                return Ok(None);
+            }
+            if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
+                found.insert(key.to_owned(), job.id.to_string());
+                if found.len() == keys.len() {
+                    return Ok(None);
+                }
             }
         }
     }
-    Ok(found)
+    Ok(None)
 }
 
 /// Whether a job was submitted, from its status history: a job never submitted has none

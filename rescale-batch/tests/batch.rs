@@ -120,6 +120,31 @@ async fn a_create_that_did_not_happen_is_made_again_once_certainly_absent() {
 }
 
 #[tokio::test]
+async fn an_item_whose_creates_are_all_lost_fails_in_the_summary_and_is_created_by_the_next_run() {
+    let fake = FakeRescale::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("b.ledger");
+    fake.aim_fault("POST jobs/", Aim::Instead(Fault::GatewayTimeout), 3);
+    let summary = batch(&fake, &ledger)
+        .run(items(1, dir.path()))
+        .await
+        .unwrap();
+    assert!(!summary.is_complete(), "{summary:?}");
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert_eq!(summary.failed[0].0, "point-1");
+    assert!(summary.failed[0].1.contains("create job"), "{summary:?}");
+    assert_eq!(fake.request_count("POST jobs/"), 3);
+    // The next run looks the job up, finds it certainly absent, and creates it once.
+    let summary = batch(&fake, &ledger)
+        .run(items(1, dir.path()))
+        .await
+        .unwrap();
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(fake.request_count("POST jobs/"), 4);
+    outcome(&fake).await.assert_exactly_once(1, &[]);
+}
+
+#[tokio::test]
 async fn a_submit_whose_answer_was_lost_is_read_from_the_history_and_not_sent_again() {
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();

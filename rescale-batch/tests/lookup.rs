@@ -1,0 +1,201 @@
+//! Looking up a create whose answer was lost, on a list that changes while it is read: a
+//! job is created again only on a listing during which no job was deleted.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rescale_batch::{Batch, Event, Step};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// `POST jobs/`: the first create is stored but its answer is lost (a 504 from a proxy);
+/// the name it carried (with the batch's mark) is kept for the list to show.
+struct Creates {
+    count: Arc<AtomicUsize>,
+    name: Arc<Mutex<String>>,
+}
+
+impl Respond for Creates {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        *self.name.lock().unwrap() = body["name"].as_str().unwrap().to_owned();
+        match self.count.fetch_add(1, Ordering::SeqCst) {
+            0 => ResponseTemplate::new(504),
+            _ => ResponseTemplate::new(201).set_body_json(json!({"id": "Dup", "name": "dup"})),
+        }
+    }
+}
+
+/// One page of the job list, newest first, as the `n`th read of it finds it.
+struct ListPage {
+    reads: AtomicUsize,
+    answer: fn(usize, &str, &str) -> Value,
+    name: Arc<Mutex<String>>,
+    next: String,
+}
+
+impl Respond for ListPage {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.reads.fetch_add(1, Ordering::SeqCst);
+        let name = self.name.lock().unwrap().clone();
+        ResponseTemplate::new(200).set_body_json((self.answer)(n, &name, &self.next))
+    }
+}
+
+fn summary(id: &str, name: &str) -> Value {
+    json!({"id": id, "name": name, "jobStatus": {"content": "Executing"}})
+}
+
+fn page(count: u64, next: Option<&str>, results: Vec<Value>) -> Value {
+    json!({"count": count, "next": next, "previous": null, "results": results})
+}
+
+/// A server where the first create's answer is lost, and the job list's two pages are
+/// answered by `first` and `second`; the creates are counted.
+async fn server(
+    first: fn(usize, &str, &str) -> Value,
+    second: fn(usize, &str, &str) -> Value,
+) -> (MockServer, Arc<AtomicUsize>) {
+    let server = MockServer::start().await;
+    let creates = Arc::new(AtomicUsize::new(0));
+    let name = Arc::new(Mutex::new(String::new()));
+    Mock::given(method("POST"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(Creates {
+            count: creates.clone(),
+            name: name.clone(),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/jobs/J/submit/"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let next = format!("{}/api/v2/jobs/?page=2&page_size=1000", server.uri());
+    for (page, answer) in [(None, first), (Some("2"), second)] {
+        let respond = ListPage {
+            reads: AtomicUsize::new(0),
+            answer,
+            name: name.clone(),
+            next: next.clone(),
+        };
+        let mock = Mock::given(method("GET")).and(path("/api/v2/jobs/"));
+        match page {
+            None => mock.and(query_param_is_missing("page")),
+            Some(n) => mock.and(query_param("page", n)),
+        }
+        .respond_with(respond)
+        .mount(&server)
+        .await;
+    }
+    (server, creates)
+}
+
+async fn run(
+    server: &MockServer,
+    ledger: &std::path::Path,
+) -> (rescale_batch::Summary, Vec<Event>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let summary = Batch::new(
+        common::client(&format!("{}/api/v2/", server.uri()), "key"),
+        ledger,
+    )
+    .reconcile_after(Duration::ZERO)
+    .on_event(move |e| seen.lock().unwrap().push(e.clone()))
+    .run([rescale_batch::BatchItem::new("point-1", common::job(1))])
+    .await
+    .unwrap();
+    let events = events.lock().unwrap().clone();
+    (summary, events)
+}
+
+// The first listing: page 1 is read from [N1 N2 | J O1]; then N1, newer than J, is deleted
+// ([N2 J | O1]) and page 2 tells the smaller count. J was there throughout, on neither
+// page read. The listing after it holds still and finds J on page 1.
+fn shrinking_then_still_first(n: usize, name: &str, next: &str) -> Value {
+    match n {
+        0 => page(
+            4,
+            Some(next),
+            vec![summary("N1", "other"), summary("N2", "other")],
+        ),
+        _ => page(
+            3,
+            Some(next),
+            vec![summary("N2", "other"), summary("J", name)],
+        ),
+    }
+}
+
+fn shrunk_second(_: usize, _: &str, _: &str) -> Value {
+    page(3, None, vec![summary("O1", "other")])
+}
+
+#[tokio::test]
+async fn a_listing_during_which_jobs_were_deleted_is_read_again_before_anything_is_created() {
+    let (server, creates) = server(shrinking_then_still_first, shrunk_second).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, events) = run(&server, &dir.path().join("b.ledger")).await;
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Reconciled {
+            step: Step::Create,
+            happened: true,
+            ..
+        }
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Submitted { job_id, .. } if job_id == "J"
+    )));
+    // Two listings: the one that shrank, and the one that found J on its first page.
+    let listings = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET" && !r.url.query_pairs().any(|(k, _)| k == "page"))
+        .count();
+    assert_eq!(listings, 2);
+}
+
+// Every listing shrinks: the lookup never sees the list hold still.
+fn always_shrinking_first(_: usize, _: &str, next: &str) -> Value {
+    page(
+        4,
+        Some(next),
+        vec![summary("N1", "other"), summary("N2", "other")],
+    )
+}
+
+#[tokio::test]
+async fn a_list_that_never_holds_still_leaves_the_item_for_the_next_run_and_says_why() {
+    let (server, creates) = server(always_shrinking_first, shrunk_second).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
+    assert!(!summary.is_complete());
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    let (key, error) = &summary.failed[0];
+    assert_eq!(key, "point-1");
+    assert!(
+        error.contains("count fell from 4 to 3") && error.contains("3 listings"),
+        "{error}"
+    );
+}
