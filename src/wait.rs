@@ -108,7 +108,8 @@ const FAILURE_REASONS: [&str; 3] = [
 impl JobOutcome {
     /// The outcome of a history as [`Jobs::statuses`] returns it (newest first), or
     /// `None` while the job has not reached a final status (`Completed`, `Force Stop`).
-    /// Unknown statuses are never final.
+    /// Unknown statuses are never final. Of several final entries, the newest is how the
+    /// job ended ([`Jobs::wait_for_completion`] and the fleet decide so too).
     ///
     /// ```
     /// use rescale::JobOutcome;
@@ -229,9 +230,11 @@ impl Jobs {
         }
     }
 
-    /// A stream of the job's status entries: each one once, oldest first, ending after
-    /// a final one (`Completed`, `Force Stop`). Entries already in the history come
-    /// first. `Send + 'static`; dropping it stops polling. A non-transient error (or
+    /// A stream of the job's status entries: each one once, oldest first, ending with
+    /// the poll that first finds a final one (`Completed`, `Force Stop`): every new entry
+    /// of that poll comes out, so a history that already holds several final entries
+    /// ends with the newest, which is how the job ended. Entries already in the history
+    /// come first. `Send + 'static`; dropping it stops polling. A non-transient error (or
     /// too many transient ones) is yielded and ends the stream.
     ///
     /// # Errors
@@ -320,18 +323,16 @@ impl WaitForCompletion {
     async fn run(self) -> Result<JobOutcome> {
         let polling = self.watch.polling.clone();
         let what = format!("job `{}` did not finish", self.watch.id);
-        let mut entries = self.watch;
+        let entries = self.watch;
         let work = async move {
-            let mut saw_stopping = false;
-            while let Some(entry) = entries.try_next().await? {
-                saw_stopping |= entry.status == JobStatus::Stopping;
-                if entry.status.is_final() {
-                    return Ok(JobOutcome::decide(entry, saw_stopping));
-                }
-            }
-            Err(Error::Pagination(
-                "the status history ended without a final status".into(),
-            ))
+            // Decided on the whole history read, as `from_history` (and so the fleet)
+            // decides: when the poll that ends the watch holds several final entries, the
+            // newest one is how the job ended.
+            let mut history: Vec<JobStatusEntry> = entries.try_collect().await?;
+            history.reverse();
+            JobOutcome::from_history(&history).ok_or_else(|| {
+                Error::Pagination("the status history ended without a final status".into())
+            })
         };
         polling.within(what, work).await
     }
@@ -418,9 +419,12 @@ struct WatchSource {
 impl PollSource for WatchSource {
     type Item = JobStatusEntry;
 
-    /// Queues the entries not seen before, oldest first, up to a final one.
+    /// Queues the entries not seen before, oldest first: every one of them, so that a
+    /// history that already holds several final entries is seen whole; done once one of
+    /// them is final.
     async fn poll_once(&mut self, queue: &mut VecDeque<JobStatusEntry>) -> Result<bool> {
         let newest_first = self.jobs.history(&self.id).await?;
+        let mut done = false;
         for entry in newest_first.into_iter().rev() {
             let key = (
                 entry.status.as_str().to_owned(),
@@ -428,14 +432,11 @@ impl PollSource for WatchSource {
                 entry.status_reason.clone(),
             );
             if self.seen.insert(key) {
-                let last = entry.status.is_final();
+                done |= entry.status.is_final();
                 queue.push_back(entry);
-                if last {
-                    return Ok(true);
-                }
             }
         }
-        Ok(false)
+        Ok(done)
     }
 }
 

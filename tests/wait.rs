@@ -180,6 +180,53 @@ async fn force_stop_and_user_terminated_are_stopped() {
 }
 
 #[tokio::test]
+async fn a_history_with_two_final_entries_ends_with_the_newest_for_every_way_of_waiting() {
+    // Oldest first: stopped by force, then completed successfully after all.
+    let life = [
+        ("Executing", None),
+        ("Force Stop", None),
+        ("Completed", Some("Completed successfully")),
+    ];
+    let server = MockServer::start().await;
+    mount_sequence(
+        &server,
+        "/api/v2/jobs/J1/statuses/",
+        vec![ok(history(&life))],
+    )
+    .await;
+    // The fleet's list: no job is unfinished, so J1 is read from its history.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/"))
+        .respond_with(ok(
+            json!({"count": 0, "next": null, "previous": null, "results": []}),
+        ))
+        .mount(&server)
+        .await;
+    let jobs = client_at(&server.uri()).jobs();
+    let single = jobs
+        .wait_for_completion("J1")
+        .poll_interval(POLL)
+        .await
+        .unwrap();
+    let fleet = jobs.wait_for_all(["J1"]).poll_interval(POLL).await.unwrap();
+    let newest_first: Vec<JobStatusEntry> =
+        jobs.statuses("J1").stream().try_collect().await.unwrap();
+    let from_history = JobOutcome::from_history(&newest_first).unwrap();
+    assert!(single.is_success(), "{single:?}");
+    assert_eq!(&single, fleet.values().next().unwrap().as_ref().unwrap());
+    assert_eq!(single, from_history);
+    // The watch yields the whole poll: both final entries, the newest last.
+    let watched: Vec<JobStatusEntry> = jobs
+        .watch("J1")
+        .poll_interval(POLL)
+        .try_collect()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = watched.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(statuses, ["Executing", "Force Stop", "Completed"]);
+}
+
+#[tokio::test]
 async fn an_unknown_status_never_ends_the_wait() {
     let server = MockServer::start().await;
     let unknown = ok(history(&[
