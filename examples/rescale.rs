@@ -328,6 +328,9 @@ async fn follow_many(
     while let Some(event) = fleet.try_next().await? {
         let (id, text, finished) = match event {
             FleetEvent::Status { id, status } => (id, status.as_str().to_owned(), false),
+            FleetEvent::NotSubmitted { id } => {
+                (id, "never submitted: waiting until it is".to_owned(), false)
+            }
             FleetEvent::Finished { id, outcome } => {
                 all_succeeded &= outcome.as_ref().is_ok_and(JobOutcome::is_success);
                 let text = match &outcome {

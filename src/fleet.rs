@@ -6,7 +6,9 @@
 //! only once it has left that list, to decide its [`JobOutcome`] by the rules of
 //! [`Jobs::wait_for_completion`]. A poll costs ceil(unfinished jobs / 1000) list requests
 //! (every unfinished job of the account counts, watched or not), plus one history read per
-//! watched job missing from the list.
+//! watched job missing from the list. Past 1000 unfinished jobs the pages are read at once
+//! (see [`ListRequest::concurrency`](crate::ListRequest::concurrency)): a page answered
+//! before jobs finished is then read again, one more request.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::IntoFuture;
@@ -26,8 +28,8 @@ use crate::wait::{JobOutcome, Polling};
 const HISTORY_READS_IN_FLIGHT: usize = 8;
 
 /// What happened to a watched job, as [`Fleet`] yields it. Within one poll the status
-/// changes come first, then the jobs found finished, each group in the order the ids were
-/// given.
+/// changes come first, then the jobs found finished or never submitted, each group in the
+/// order the ids were given.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FleetEvent {
@@ -50,6 +52,16 @@ pub enum FleetEvent {
         /// How it ended, or why it cannot be told.
         outcome: Result<JobOutcome>,
     },
+    /// The job is missing from the list of unfinished jobs and its status history is
+    /// empty: it was never submitted (a job gets its first status when it is submitted).
+    /// Yielded once. It stays watched, as it may yet be submitted (by this process or
+    /// another), and its history is read at every poll until it shows in the list: a
+    /// fleet waiting for a job that nobody submits does not end by itself. Submit the
+    /// job, or stop waiting for it (drop the stream, or give `wait_for_all` a timeout).
+    NotSubmitted {
+        /// The job.
+        id: JobId,
+    },
 }
 
 impl Jobs {
@@ -61,7 +73,8 @@ impl Jobs {
     /// 1000 per page); jobs the caller does not watch are ignored. A watched job missing
     /// from the list (finished, deleted, never existed, or moved between pages while the
     /// list was read) has its status history read: a final status finishes it, a 404
-    /// finishes it with that error, and anything else keeps it watched. Transient errors
+    /// finishes it with that error, and anything else keeps it watched; an empty history
+    /// (a job never submitted) is told once, as [`NotSubmitted`](FleetEvent::NotSubmitted). Transient errors
     /// (429, 5xx, timeouts) are borne up to 5 in a row, for the list and for each job's
     /// history; a non-transient error of the list is yielded and ends the stream. An id
     /// that is blank is an error before anything is sent. Dropping the stream stops polling.
@@ -216,6 +229,8 @@ struct Tracked {
     status: Option<JobStatus>,
     /// Transient errors in a row reading its history.
     errors: u32,
+    /// [`FleetEvent::NotSubmitted`] was yielded for it.
+    told_not_submitted: bool,
 }
 
 struct FleetState {
@@ -309,9 +324,9 @@ impl FleetState {
                 Ok(history) => match JobOutcome::from_history(&history) {
                     Some(outcome) => Ok(outcome),
                     // Not finished after all: the list moved while it was read, or the
-                    // job was never submitted. Watched on.
+                    // job was never submitted (no history), which is told once. Watched on.
                     None => {
-                        self.forgive(&id);
+                        self.forgive(&id, history.is_empty());
                         continue;
                     }
                 },
@@ -330,10 +345,17 @@ impl FleetState {
         Ok(())
     }
 
-    /// A successful read of a job's history resets its count of errors in a row.
-    fn forgive(&mut self, id: &JobId) {
+    /// A successful read of a job's history resets its count of errors in a row; an
+    /// empty one (`never_submitted`) is told once.
+    fn forgive(&mut self, id: &JobId, never_submitted: bool) {
         if let Some(tracked) = self.watched.get_mut(id) {
             tracked.errors = 0;
+            if never_submitted && !tracked.told_not_submitted {
+                tracked.told_not_submitted = true;
+                tracing::warn!(job = %id, "the job was never submitted: it is waited for until it is");
+                self.queue
+                    .push_back(FleetEvent::NotSubmitted { id: id.clone() });
+            }
         }
     }
 }
@@ -375,7 +397,7 @@ impl WaitForAll {
             .filter_map(|event| {
                 std::future::ready(match event {
                     Ok(FleetEvent::Finished { id, outcome }) => Some(Ok((id, outcome))),
-                    Ok(FleetEvent::Status { .. }) => None,
+                    Ok(FleetEvent::Status { .. } | FleetEvent::NotSubmitted { .. }) => None,
                     Err(e) => Some(Err(e)),
                 })
             })

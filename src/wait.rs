@@ -197,7 +197,10 @@ impl Jobs {
     /// Polls a job's status history until it reaches a final status and tells how it
     /// ended. Poll interval 15 s unless set; transient errors (429, 5xx, timeouts) are
     /// borne up to 5 in a row; statuses this crate does not know never end the wait.
-    /// Dropping the future stops polling.
+    /// Dropping the future stops polling. A job that was never submitted has no status
+    /// history: the wait goes on until it is submitted and finishes (a `warn` log line says
+    /// so at the first poll), so give it a [`timeout`](WaitForCompletion::timeout) when the
+    /// submit may have failed.
     ///
     /// # Errors
     /// [`Error::Timeout`] when a [`timeout`](WaitForCompletion::timeout) was set and
@@ -391,6 +394,7 @@ impl Stream for Watch {
                 jobs: this.jobs.clone(),
                 id: this.id.clone(),
                 seen: HashSet::new(),
+                told_not_submitted: false,
             };
             poll_stream(source, this.polling.clone())
         })
@@ -414,6 +418,8 @@ struct WatchSource {
     jobs: Jobs,
     id: String,
     seen: HashSet<EntryKey>,
+    /// An empty history (a job never submitted) was logged.
+    told_not_submitted: bool,
 }
 
 impl PollSource for WatchSource {
@@ -424,6 +430,9 @@ impl PollSource for WatchSource {
     /// them is final.
     async fn poll_once(&mut self, queue: &mut VecDeque<JobStatusEntry>) -> Result<bool> {
         let newest_first = self.jobs.history(&self.id).await?;
+        if newest_first.is_empty() && !std::mem::replace(&mut self.told_not_submitted, true) {
+            tracing::warn!(job = %self.id, "the job was never submitted: it is waited for until it is");
+        }
         let mut done = false;
         for entry in newest_first.into_iter().rev() {
             let key = (

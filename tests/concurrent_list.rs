@@ -24,6 +24,27 @@ async fn serve(server: &MockServer, number: Option<&str>, response: ResponseTemp
     mock.respond_with(response).expect(1).mount(server).await;
 }
 
+/// Serves `GET jobs/` page `number` once with each of `responses`, in turn.
+async fn serve_in_turn(
+    server: &MockServer,
+    number: Option<&str>,
+    responses: Vec<ResponseTemplate>,
+) {
+    for (turn, response) in responses.into_iter().enumerate() {
+        let mock = Mock::given(method("GET")).and(path(api_path("jobs/")));
+        let mock = match number {
+            Some(n) => mock.and(query_param("page", n)),
+            None => mock.and(query_param_is_missing("page")),
+        };
+        mock.respond_with(response)
+            .up_to_n_times(1)
+            .expect(1)
+            .with_priority(turn as u8 + 1)
+            .mount(server)
+            .await;
+    }
+}
+
 /// A page of `count` items holding `ids`, whose `next` is `next`.
 fn page_of(count: u64, next: Option<String>, ids: &[&str]) -> ResponseTemplate {
     let results: Vec<Value> = ids
@@ -352,8 +373,15 @@ async fn an_error_on_a_numbered_page_comes_after_the_items_before_it_and_ends_th
 async fn a_numbered_page_past_the_end_means_the_list_shrank_and_ends_it() {
     let server = MockServer::start().await;
     let next = api_url(&server, "jobs/?page=2&page_size=1000");
-    serve(&server, None, page_of(5, Some(next), &["a", "b"])).await;
-    // Page 2 was read before a job was deleted, page 3 after: it is past the end now.
+    // Page 2 was read before a job was deleted, page 3 after: it is past the end now, as
+    // the first page, read again, tells.
+    let first_again = page_of(4, Some(next.clone()), &["a", "b"]);
+    serve_in_turn(
+        &server,
+        None,
+        vec![page_of(5, Some(next), &["a", "b"]), first_again],
+    )
+    .await;
     let third = api_url(&server, "jobs/?page=3&page_size=1000");
     serve(&server, Some("2"), page_of(5, Some(third), &["c", "d"])).await;
     let gone = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
@@ -363,6 +391,50 @@ async fn a_numbered_page_past_the_end_means_the_list_shrank_and_ends_it() {
 
     assert_eq!(ids(&items), ["a", "b", "c", "d"]);
     assert!(err.is_none(), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_404_for_a_page_the_list_still_has_is_an_error_not_its_end() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    // The first page, read again, still tells 6 items: page 2 should be there.
+    let first = || page_of(6, Some(next.clone()), &["a", "b"]);
+    serve_in_turn(&server, None, vec![first(), first()]).await;
+    let not_found = ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
+    serve(&server, Some("2"), not_found).await;
+    // Page 3 may or may not be asked for before the stream ends: no answer is expected.
+    Mock::given(method("GET"))
+        .and(query_param("page", "3"))
+        .respond_with(page_of(6, None, &["e", "f"]))
+        .mount(&server)
+        .await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b"]);
+    let err = err.expect("the 404 ends the stream as an error");
+    assert!(err.is_not_found(), "{err}");
+    assert!(err.to_string().contains("GET jobs/"), "{err}");
+}
+
+#[tokio::test]
+async fn a_list_that_is_gone_mid_read_ends_with_its_404() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    // The list itself is gone by the time page 2 is read (a job's files, the job deleted).
+    let not_found = || ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
+    serve_in_turn(
+        &server,
+        None,
+        vec![page_of(4, Some(next), &["a", "b"]), not_found()],
+    )
+    .await;
+    serve(&server, Some("2"), not_found()).await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert_eq!(ids(&items), ["a", "b"]);
+    assert!(err.expect("an error").is_not_found());
 }
 
 #[tokio::test]

@@ -77,6 +77,7 @@ async fn events(fleet: rescale::Fleet) -> Vec<String> {
         seen.push(match event {
             Ok(FleetEvent::Status { id, status }) => format!("{id} {status}"),
             Ok(FleetEvent::Finished { id, outcome }) => format!("{id} {}", describe(&outcome)),
+            Ok(FleetEvent::NotSubmitted { id }) => format!("{id} not submitted"),
             Ok(other) => format!("{other:?}"),
             Err(e) => {
                 seen.push(format!("error: {}", e.status().map_or(0, |s| s.as_u16())));
@@ -239,6 +240,32 @@ async fn a_watched_job_missing_from_one_poll_is_confirmed_before_it_is_finished(
         "A's status shows once, and a poll that missed it did not finish it"
     );
     assert_eq!(count(&server, "jobs/A/statuses/").await, 2);
+}
+
+#[tokio::test]
+async fn a_job_never_submitted_is_told_once_and_watched_until_it_finishes() {
+    let server = MockServer::start().await;
+    // Polls 1 and 2: A is not in the list, and has no history (it was never submitted).
+    for _ in 0..2 {
+        poll_answers(&server, vec![]).await;
+        history_answers(&server, "A", &[]).await;
+    }
+    // Poll 3: submitted at last; poll 4: finished.
+    poll_answers(&server, vec![summary("A", "Queued")]).await;
+    poll_answers(&server, vec![]).await;
+    history_answers(
+        &server,
+        "A",
+        &[("Completed", Some("Completed successfully"))],
+    )
+    .await;
+
+    let fleet = client(&server).jobs().watch_many(["A"]);
+    assert_eq!(
+        events(fleet).await,
+        ["A not submitted", "A Queued", "A succeeded"]
+    );
+    assert_eq!(count(&server, "jobs/A/statuses/").await, 3);
 }
 
 #[tokio::test]

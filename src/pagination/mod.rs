@@ -202,15 +202,25 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// fetched at once may be answered in any order; one that tells a smaller `count`
     /// than the page before it was answered before jobs were created, and is read again
     /// (one more request, after the pages before it), so that the jobs pushed onto it
-    /// are not missed. While a list grows fast, these re-reads make a read slower. What a concurrent read promises
-    /// about a list that changes under it is then what a sequential one promises:
-    /// - an item present from the first request to the last is yielded exactly once,
-    ///   unless items before it were deleted meanwhile: a deletion pulls later items one
-    ///   place up, and one that moves onto a page already read is missed;
+    /// are not missed. While a list grows fast, these re-reads make a read slower.
+    ///
+    /// What a read promises about a list that changes under it:
+    /// - read one page after another (`concurrency(1)`), an item present from the first
+    ///   request to the last is yielded exactly once, unless items before it were deleted
+    ///   meanwhile: a deletion pulls later items one place up, and one that moves onto a
+    ///   page already read is missed (items created meanwhile only push it down);
+    /// - read several pages at once, the same, with one more way to miss such an item:
+    ///   when items are created *and* deleted while the pages are read, in numbers that
+    ///   leave the `count` as it was, a page answered before the creations is not seen to
+    ///   be stale, and an item they pushed onto it from the page before is missed. Read
+    ///   one page after another where an item must not be missed (`rescale-batch` looks
+    ///   for a job whose create lost its answer so);
     /// - an item created meanwhile may or may not be yielded;
     /// - a list that grew past its last page is followed through its `next` links; one
     ///   that shrank ends where the service says the pages end (404 for a page past the
-    ///   end).
+    ///   end; read several at once, the first page is read again to tell that end from a
+    ///   list that is gone, such as the files of a job deleted meanwhile: that 404 is an
+    ///   error).
     ///
     /// Every request goes through the client, so the throttle counts each one, and the
     /// guards of the `next` links hold: a link to another origin, or to a page already

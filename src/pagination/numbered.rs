@@ -55,6 +55,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             return stream::iter([Ok(first)]).chain(rest).boxed();
         }
         let client = walk.client.clone();
+        let first_url = url.clone();
         let fetches = stream::iter(2..=last)
             .map(move |number| {
                 let mut numbered = url.clone();
@@ -71,6 +72,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             .boxed();
         let rest = Numbered {
             fetches,
+            first_url,
             last,
             count: once.first_count,
             walk: Some(walk),
@@ -169,6 +171,8 @@ impl<T> Once<T> {
 struct Numbered<T> {
     /// Reads a page again (see [`Numbered::next`]).
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
+    /// The first page's URL, read again to tell a list that shrank from one that is gone.
+    first_url: Url,
     last: u64,
     /// The `count` of the last page yielded.
     count: Option<u64>,
@@ -205,10 +209,19 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         }
         let page = match page {
             Ok(page) => page,
-            // The list shrank while it was read: this page is past its end now.
+            // Past the end of a list that shrank while it was read, or the list itself is
+            // gone (the job whose files these are was deleted): the first page tells.
             Err(e) if e.is_not_found() => {
                 self.done = true;
-                return None;
+                let Some(walk) = &self.walk else {
+                    return Some(Err(e));
+                };
+                let (client, first_url) = (walk.client.clone(), self.first_url.clone());
+                return match ends_before::<T>(client, first_url, self.once.per_page, number).await {
+                    Ok(true) => None,
+                    Ok(false) => Some(Err(e)),
+                    Err(gone) => Some(Err(gone)),
+                };
             }
             Err(e) => {
                 self.done = true;
@@ -243,4 +256,21 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         }
         Some(Ok(self.once.fresh(page)))
     }
+}
+
+/// Whether the list, read again from its first page (`first_url`, `per_page` items a
+/// page), now ends before page `number`: then a 404 for that page is the end of a list that
+/// shrank. An error when the list itself cannot be read (a 404 for a job's files once the
+/// job is deleted).
+#[cold]
+async fn ends_before<T: DeserializeOwned>(
+    client: crate::Client,
+    first_url: Url,
+    per_page: u64,
+    number: u64,
+) -> Result<bool> {
+    let first: Page<T> = get_page(&client, first_url).await?;
+    Ok(first
+        .count
+        .is_some_and(|count| count.div_ceil(per_page.max(1)) < number))
 }
