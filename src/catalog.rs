@@ -157,7 +157,11 @@ impl Catalog {
     /// - each analysis's core type is in the hardware catalogue, not deprecated, offers
     ///   the cores per slot asked for, and has a walltime where it requires one
     ///   ([`CoreType::check_hardware`]);
-    /// - each analysis's code and version are in the software catalogue;
+    /// - the definition passes [`NewJob::validate`] (a blank name, no analysis, ...: its
+    ///   first problem, as `create` would refuse it before sending anything);
+    /// - each analysis's code is in the software catalogue, and its version too when one
+    ///   is given (whether the service takes an analysis without a version is not
+    ///   documented, so none is not reported);
     /// - each walltime is within the account's `maxJobHours` ([`User::max_job_hours`](crate::account::User::max_job_hours));
     /// - a `projectId`, when set, is one of the user's projects.
     ///
@@ -170,6 +174,9 @@ impl Catalog {
         let account = self.client.account();
         let me = account.me_cached().await?;
         let mut problems = Vec::new();
+        if let Err(Error::InvalidInput { field, reason }) = job.validate() {
+            problems.push(Problem::new(field, reason));
+        }
         for (i, item) in job.job_analyses.iter().enumerate() {
             let at = format!("job_analyses[{i}]");
             let hardware = &item.hardware;

@@ -61,7 +61,8 @@
 //! redirects the service answers with.
 //!
 //! ## Testing without an account
-//! The `rescale-fake` crate (a dev-dependency) is a local Rescale: jobs that go through
+//! The `rescale-fake` crate (a dev-dependency, or a dependency of a program that starts it)
+//! is a local Rescale: jobs that go through
 //! their statuses, outputs to download, the service's pages, errors and throttling. Point
 //! a client at it with [`ClientBuilder::base_url`] and [`ClientBuilder::token`]; the
 //! repository's README shows it in tests and as a server for scripts.

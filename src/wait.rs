@@ -105,6 +105,26 @@ const FAILURE_REASONS: [&str; 3] = [
     "could not allocate compute resources",
 ];
 
+/// `succeeded`, `failed: <reason>` or `stopped: <reason>`.
+///
+/// ```
+/// use rescale::JobOutcome;
+/// use rescale::jobs::JobStatusEntry;
+/// let history: Vec<JobStatusEntry> = serde_json::from_str(
+///     r#"[{"status": "Completed", "statusDate": null, "statusReason": "A run failed"}]"#,
+/// ).unwrap();
+/// assert_eq!(JobOutcome::from_history(&history).unwrap().to_string(), "failed: A run failed");
+/// ```
+impl std::fmt::Display for JobOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobOutcome::Succeeded { .. } => f.write_str("succeeded"),
+            JobOutcome::Failed { reason, .. } => write!(f, "failed: {reason}"),
+            JobOutcome::Stopped { reason, .. } => write!(f, "stopped: {reason}"),
+        }
+    }
+}
+
 impl JobOutcome {
     /// The outcome of a history as [`Jobs::statuses`] returns it (newest first), or
     /// `None` while the job has not reached a final status (`Completed`, `Force Stop`).

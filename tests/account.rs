@@ -138,6 +138,7 @@ async fn preflight_reports_every_problem_with_its_field() {
         .unwrap();
 
     let mut bad = abaqus("standard-plus", 1, 100).project_id("nope");
+    bad.name = "  ".into();
     bad.job_analyses
         .push(JobAnalysis::new("abaqus", "x", Hardware::new("unheard-of", 1)).version("9.9"));
     bad.job_analyses.push(JobAnalysis::new(
@@ -150,6 +151,7 @@ async fn preflight_reports_every_problem_with_its_field() {
     assert_eq!(
         fields,
         [
+            "name",
             "job_analyses[0].hardware.walltime",
             "job_analyses[1].hardware.core_type",
             "job_analyses[1].analysis.version",
@@ -157,13 +159,18 @@ async fn preflight_reports_every_problem_with_its_field() {
             "project_id",
         ]
     );
-    assert!(problems[0].reason.contains("24"), "{}", problems[0].reason);
+    assert!(
+        problems[0].reason.contains("blank"),
+        "{}",
+        problems[0].reason
+    );
+    assert!(problems[1].reason.contains("24"), "{}", problems[1].reason);
 
     let err = catalog.check_job(&bad).await.unwrap_err();
     match &err {
         Error::InvalidInput { field, reason } => {
-            assert_eq!(field, "job_analyses[0].hardware.walltime");
-            assert!(reason.contains("and 4 more"), "{reason}");
+            assert_eq!(field, "name");
+            assert!(reason.contains("and 5 more"), "{reason}");
             assert!(reason.contains("project_id"), "{reason}");
         }
         other => panic!("{other:?}"),

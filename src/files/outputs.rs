@@ -59,6 +59,12 @@ impl Files {
     /// before anything is written. Each file is downloaded as
     /// [`Download::to_path`](super::Download::to_path) does it.
     ///
+    /// It downloads the output files the service holds now. Before the job is over that
+    /// may be some (a run snapshotted or stopped stores its files) or none, and a report
+    /// of 0 files is not an error: wait for the job first
+    /// ([`Jobs::wait_for_completion`](crate::jobs::Jobs::wait_for_completion)).
+    /// `dir` is created even when there is nothing to download.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a blank job id or a concurrency of 0;
     /// [`Error::UnsafePath`] as above (nothing written); any error of listing the files
@@ -217,12 +223,7 @@ async fn make_dirs_inside(dir: &Path, parent: &Path, relative: &str) -> Result<(
         at.push(part);
         match tokio::fs::symlink_metadata(&at).await {
             Ok(meta) if meta.is_dir() => continue,
-            Ok(_) => {
-                return Err(Error::UnsafePath {
-                    path: relative.to_owned(),
-                    reason: format!("`{}` is not a plain directory", at.display()),
-                });
-            }
+            Ok(_) => return Err(in_the_way(relative, &at)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&at)(e)),
         }
@@ -232,16 +233,27 @@ async fn make_dirs_inside(dir: &Path, parent: &Path, relative: &str) -> Result<(
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let meta = tokio::fs::symlink_metadata(&at).await.map_err(io(&at))?;
                 if !meta.is_dir() {
-                    return Err(Error::UnsafePath {
-                        path: relative.to_owned(),
-                        reason: format!("`{}` is not a plain directory", at.display()),
-                    });
+                    return Err(in_the_way(relative, &at));
                 }
             }
             Err(e) => return Err(io(&at)(e)),
         }
     }
     Ok(())
+}
+
+/// The refusal of `relative` when `at`, a directory it needs inside the target directory,
+/// is something else on this machine (a file, a link).
+fn in_the_way(relative: &str, at: &Path) -> Error {
+    Error::UnsafePath {
+        path: relative.to_owned(),
+        reason: format!(
+            "its directory `{}` is a file or a link on this machine, not a plain directory \
+             (move it out of the way; a link is never followed, as it could lead outside \
+             the target directory)",
+            at.display()
+        ),
+    }
 }
 
 /// `true` when `path` already holds `file`: a regular file of the size the file object

@@ -107,6 +107,19 @@ pub struct StatusDisplay {
     pub extra: Map<String, Value>,
 }
 
+/// The status text as the list shows it (`""` for a job never submitted).
+///
+/// ```
+/// let shown: rescale::jobs::StatusDisplay =
+///     serde_json::from_str(r#"{"content": "Executing", "labelClass": "info"}"#).unwrap();
+/// assert_eq!(shown.to_string(), "Executing");
+/// ```
+impl std::fmt::Display for StatusDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.content)
+    }
+}
+
 impl StatusDisplay {
     /// The content parsed into a status, or `None` when it is empty.
     pub fn parse<S: std::str::FromStr>(&self) -> Option<S> {

@@ -17,6 +17,8 @@ mod store;
 
 pub use store::{Admission, InProcessStore, StoreError, ThrottleStore};
 
+/// A client-side wait this long or longer is logged at `info` (shorter ones at `debug`).
+const NOTICEABLE_WAIT: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
 /// The longest pause a `Retry-After` from the network can impose on a scope.
 const MAX_PAUSE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -359,11 +361,22 @@ impl Throttle {
                     remaining
                 }
                 Ok(Admission::Wait(wait)) => {
-                    tracing::debug!(
-                        scope = scope.name(),
-                        wait_ms = wait.as_millis() as u64,
-                        "waiting for the client-side rate limit"
-                    );
+                    // Short waits are routine; one a user would notice (the 101st
+                    // submission of an hour waits 3.6 s) is said at `info`.
+                    let wait_ms = wait.as_millis() as u64;
+                    if wait >= NOTICEABLE_WAIT {
+                        tracing::info!(
+                            scope = scope.name(),
+                            wait_ms,
+                            "waiting for the client-side rate limit"
+                        );
+                    } else {
+                        tracing::debug!(
+                            scope = scope.name(),
+                            wait_ms,
+                            "waiting for the client-side rate limit"
+                        );
+                    }
                     wait
                 }
                 Err(e) => {
