@@ -53,7 +53,9 @@ pub enum FleetEvent {
         outcome: Result<JobOutcome>,
     },
     /// The job is missing from the list of unfinished jobs and its status history is
-    /// empty: it was never submitted (a job gets its first status when it is submitted).
+    /// empty: it was never submitted. (The API reference says only that such a job's list
+    /// status may be `""`; an empty history is this crate's reading of it, and what
+    /// `rescale-fake` shows.)
     /// Yielded once. It stays watched, as it may yet be submitted (by this process or
     /// another), and its history is read at every poll until it shows in the list: a
     /// fleet waiting for a job that nobody submits does not end by itself. Submit the

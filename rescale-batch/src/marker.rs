@@ -130,8 +130,10 @@ async fn read_jobs(
     Ok(None)
 }
 
-/// Whether a job was submitted, from its status history: a job never submitted has none
-/// (its summary's status reads `""`); submitting it gives it its first status.
+/// Whether a job was submitted, from its status history: a job never submitted has none,
+/// and submitting it gives it its first status. (The API reference says only that such a
+/// job's list status may be `""`; an empty history is this crate's reading of it, and
+/// what `rescale-fake` shows.)
 pub(crate) async fn was_submitted(client: &Client, job_id: &str) -> rescale::Result<bool> {
     let page = client.jobs().statuses(job_id).page_size(10).page(1).await?;
     Ok(!page.results.is_empty())
