@@ -7,8 +7,9 @@
 //! [`Jobs::wait_for_completion`]. A poll costs ceil(unfinished jobs / 1000) list requests
 //! (every unfinished job of the account counts, watched or not), plus one history read per
 //! watched job missing from the list. Past 1000 unfinished jobs the pages are read at once
-//! (see [`ListRequest::concurrency`](crate::ListRequest::concurrency)): a page answered
-//! before jobs finished is then read again, one more request.
+//! (see [`ListRequest::concurrency`](crate::ListRequest::concurrency)): when jobs were
+//! submitted while they were read, the rest are read again one after another (up to 9
+//! requests more), and a job that moved between pages costs a history read.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::IntoFuture;

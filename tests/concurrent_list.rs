@@ -24,6 +24,31 @@ async fn serve(server: &MockServer, number: Option<&str>, response: ResponseTemp
     mock.respond_with(response).expect(1).mount(server).await;
 }
 
+/// Serves `GET jobs/` page `number` as often as it is asked for: a page read at once that
+/// may be dropped before its request is sent, and read again.
+async fn serve_any(server: &MockServer, number: &str, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(api_path("jobs/")))
+        .and(query_param("page", number))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+/// The arrival index of the last request for page `number`, and of the first for page
+/// `before`.
+async fn last_and_first(server: &MockServer, number: &str, before: &str) -> (usize, usize) {
+    let asked = pages_requested(server).await;
+    let at = |n: &str| -> Vec<usize> {
+        (0..asked.len())
+            .filter(|&i| asked[i].as_deref() == Some(n))
+            .collect()
+    };
+    let last = *at(number).last().expect("asked for");
+    let first = at(before)[0];
+    (last, first)
+}
+
 /// Serves `GET jobs/` page `number` once with each of `responses`, in turn.
 async fn serve_in_turn(
     server: &MockServer,
@@ -194,75 +219,35 @@ async fn an_item_that_shifted_to_the_next_page_comes_out_once() {
         Some(api_url(&server, "jobs/?page=4&page_size=1000")),
         &["c", "d"],
     );
-    serve(&server, Some("3"), last).await;
+    serve_any(&server, "3", last).await;
     // The list grew past its last page: the `next` link is followed.
     serve(&server, Some("4"), page_of(7, None, &["e"])).await;
 
     let all = list_all(&server).await;
 
     assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
-    let mut asked = pages_requested(&server).await;
-    asked.sort();
-    let asked: Vec<Option<&str>> = asked.iter().map(Option::as_deref).collect();
-    assert_eq!(asked, [None, Some("2"), Some("3"), Some("4")]);
+    // Page 2's repeat told that jobs were created during the read: page 3, on its way
+    // (or answered) already, was read again after page 2.
+    let (third, second) = last_and_first(&server, "3", "2").await;
+    assert!(third > second, "{:?}", pages_requested(&server).await);
 }
 
 #[tokio::test]
-async fn a_page_answered_before_the_list_grew_is_read_again() {
+async fn deletions_between_pages_cost_no_request_more() {
     let server = MockServer::start().await;
-    // The list is [a b | c d | e f]. Page 3 is answered first, then two jobs are created
-    // (x, y at the head), then page 2 is answered: [x y | a b | c d | e f]. Page 2 now
-    // repeats page 1, and c, d, pushed onto page 3's range after it was answered, are on
-    // no page read: page 3 tells the older, smaller count, so it is read again.
-    let next = api_url(&server, "jobs/?page=2&page_size=1000");
-    serve(&server, None, page_of(6, Some(next), &["a", "b"])).await;
-    let third = api_url(&server, "jobs/?page=3&page_size=1000");
-    serve(&server, Some("2"), page_of(8, Some(third), &["a", "b"])).await;
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/")))
-        .and(query_param("page", "3"))
-        .respond_with(page_of(6, None, &["e", "f"]))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    let fourth = api_url(&server, "jobs/?page=4&page_size=1000");
-    serve(&server, Some("3"), page_of(8, Some(fourth), &["c", "d"])).await;
-    serve(&server, Some("4"), page_of(8, None, &["e", "f"])).await;
-
-    let all = list_all(&server).await;
-
-    // Every job there from the first request to the last, once.
-    assert_eq!(ids(&all), ["a", "b", "c", "d", "e", "f"]);
-    let mut asked = pages_requested(&server).await;
-    asked.sort();
-    let asked: Vec<Option<&str>> = asked.iter().map(Option::as_deref).collect();
-    assert_eq!(asked, [None, Some("2"), Some("3"), Some("3"), Some("4")]);
-}
-
-#[tokio::test]
-async fn a_page_with_a_smaller_count_after_deletions_is_read_again_once() {
-    let server = MockServer::start().await;
-    // Jobs were deleted between the pages: page 3 tells a smaller count, and still does
-    // when read again. The list is read on; the second answer is the one used.
+    // Jobs were deleted between the pages: page 3 tells a smaller count. No item repeats,
+    // so nothing was created that could have pushed one across: each page is read once
+    // (what a deletion pulled onto a page already read is missed, as in any read).
     let next = api_url(&server, "jobs/?page=2&page_size=1000");
     serve(&server, None, page_of(6, Some(next), &["a", "b"])).await;
     let third = api_url(&server, "jobs/?page=3&page_size=1000");
     serve(&server, Some("2"), page_of(6, Some(third), &["c", "d"])).await;
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/")))
-        .and(query_param("page", "3"))
-        .respond_with(page_of(5, None, &["f"]))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    serve(&server, Some("3"), page_of(4, None, &["g"])).await;
+    serve(&server, Some("3"), page_of(5, None, &["f"])).await;
 
     let all = list_all(&server).await;
 
-    assert_eq!(ids(&all), ["a", "b", "c", "d", "g"]);
-    assert_eq!(pages_requested(&server).await.len(), 4);
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "f"]);
+    assert_eq!(pages_requested(&server).await.len(), 3);
 }
 
 #[tokio::test]
@@ -287,8 +272,9 @@ async fn a_long_list_remembers_only_the_last_pages_ids() {
             (format!("p{n}x"), format!("p{n}y"))
         };
         let next = (n < 13).then(|| page_url(n + 1));
-        let number = n.to_string();
-        serve(&server, Some(&number), page_of(26, next, &[&one, &two])).await;
+        // Page 2's repeat sends the rest one page after another: pages on their way may
+        // be asked for twice.
+        serve_any(&server, &n.to_string(), page_of(26, next, &[&one, &two])).await;
     }
 
     let all = list_all(&server).await;
@@ -597,7 +583,14 @@ async fn the_file_library_is_read_by_page_number_too_and_yields_each_file_once()
     // A file uploaded after page 1 was read moved F2 onto page 2.
     let third = api_url(&server, "files/?page=3&page_size=2");
     let _second = serve_files(Some("2"), page(6, Some(third), &["F2", "F3"])).await;
-    let _third = serve_files(Some("3"), page(6, None, &["F4", "F5"])).await;
+    // F2's repeat sends page 3 again, after page 2 (its first request may or may not have
+    // been sent).
+    Mock::given(method("GET"))
+        .and(path(api_path("files/")))
+        .and(query_param("page", "3"))
+        .respond_with(page(6, None, &["F4", "F5"]))
+        .mount(&server)
+        .await;
 
     let files: Vec<_> = client(&server)
         .files()
@@ -610,7 +603,6 @@ async fn the_file_library_is_read_by_page_number_too_and_yields_each_file_once()
 
     let got: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(got, ["F1", "F2", "F3", "F4", "F5"]);
-    let mut asked = pages_requested(&server).await;
-    asked.sort();
-    assert_eq!(asked, [None, Some("2".into()), Some("3".into())]);
+    let (third, second) = last_and_first(&server, "3", "2").await;
+    assert!(third > second, "{:?}", pages_requested(&server).await);
 }

@@ -199,22 +199,25 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// pages, and of more while the list grows (as many pages as the jobs created since
     /// the first page, told by the growth of `count`, can have pushed an item across), so
     /// its memory grows with the jobs created during the read, not with the list. Pages
-    /// fetched at once may be answered in any order; one that tells a smaller `count`
-    /// than the page before it was answered before jobs were created, and is read again
-    /// (one more request, after the pages before it), so that the jobs pushed onto it
-    /// are not missed. While a list grows fast, these re-reads make a read slower.
+    /// fetched at once may be answered in any order: one answered before jobs were
+    /// created may have missed a job they pushed onto its range from the page before.
+    /// That cannot go unseen where new items come first, as in the job lists (newest
+    /// first in the service's payloads; its reference does not say): a page answered after the creations then repeats items of the page before
+    /// it, however the `count` moved (jobs deleted meanwhile can hide the creations
+    /// from it). So once a page repeats items, the rest of the list is read one page after
+    /// another, as a sequential read would, and the pages on their way are dropped (up to
+    /// `concurrency - 1` requests spent). While jobs are created during a read, it is then
+    /// slower.
     ///
     /// What a read promises about a list that changes under it:
-    /// - read one page after another (`concurrency(1)`), an item present from the first
-    ///   request to the last is yielded exactly once, unless items before it were deleted
-    ///   meanwhile: a deletion pulls later items one place up, and one that moves onto a
-    ///   page already read is missed (items created meanwhile only push it down);
-    /// - read several pages at once, the same, with one more way to miss such an item:
-    ///   when items are created *and* deleted while the pages are read, in numbers that
-    ///   leave the `count` as it was, a page answered before the creations is not seen to
-    ///   be stale, and an item they pushed onto it from the page before is missed. Read
-    ///   one page after another where an item must not be missed (`rescale-batch` looks
-    ///   for a job whose create lost its answer so);
+    /// - an item present from the first request to the last is yielded exactly once,
+    ///   unless items before it were deleted meanwhile: a deletion pulls later items one
+    ///   place up, and one that moves onto a page already read is missed (items created
+    ///   meanwhile only push it down). Read several pages at once, this holds where new
+    ///   items come first (the job lists); in a list whose new items can land anywhere
+    ///   (whose order the service does not document, such as the file library), an item
+    ///   created ahead of another can push it onto a page answered earlier unseen: read
+    ///   such a list with `concurrency(1)` where an item must not be missed;
     /// - an item created meanwhile may or may not be yielded;
     /// - a list that grew past its last page is followed through its `next` links; one
     ///   that shrank ends where the service says the pages end (404 for a page past the

@@ -58,10 +58,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         let first_url = url.clone();
         let fetches = stream::iter(2..=last)
             .map(move |number| {
-                let mut numbered = url.clone();
-                numbered
-                    .query_pairs_mut()
-                    .append_pair("page", &number.to_string());
+                let numbered = page_url(&url, number);
                 let client = client.clone();
                 async move {
                     let page = get_page(&client, numbered.clone()).await;
@@ -73,8 +70,9 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         let rest = Numbered {
             fetches,
             first_url,
+            next_number: 2,
+            one_by_one: false,
             last,
-            count: once.first_count,
             walk: Some(walk),
             tail: None,
             once,
@@ -110,6 +108,8 @@ struct Once<T> {
     first_count: Option<u64>,
     per_page: u64,
     growth: u64,
+    /// How many items the last page given to [`Once::fresh`] repeated.
+    repeated: usize,
     id_of: IdOf<T>,
 }
 
@@ -122,6 +122,7 @@ impl<T> Once<T> {
             first_count: None,
             per_page: 0,
             growth: 0,
+            repeated: 0,
             id_of,
         }
     }
@@ -143,6 +144,7 @@ impl<T> Once<T> {
             self.growth = self.growth.max(now.saturating_sub(first));
         }
         let id_of = self.id_of;
+        let before = page.results.len();
         let mut ids = Vec::with_capacity(page.results.len());
         page.results.retain(|item| {
             let id = id_of(item);
@@ -154,6 +156,7 @@ impl<T> Once<T> {
             ids.push(id);
             true
         });
+        self.repeated = before - page.results.len();
         self.pages.push_back(ids);
         while self.pages.len() > self.keep() {
             let Some(oldest) = self.pages.pop_front() else {
@@ -173,9 +176,11 @@ struct Numbered<T> {
     fetches: BoxStream<'static, (u64, Url, Result<Page<T>>)>,
     /// The first page's URL, read again to tell a list that shrank from one that is gone.
     first_url: Url,
+    /// The number of the page to yield next.
+    next_number: u64,
+    /// Items were created while the pages were read: the rest are read one after another.
+    one_by_one: bool,
     last: u64,
-    /// The `count` of the last page yielded.
-    count: Option<u64>,
     /// The `next` links' guards, and the walk past `last` when the list grew.
     walk: Option<PageWalk>,
     tail: Option<PageStream<T>>,
@@ -193,20 +198,18 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             let page = tail.next().await?;
             return Some(page.map(|page| self.once.fresh(page)));
         }
-        let (number, url, mut page) = self.fetches.next().await?;
-        // A page that tells a smaller count than the page before it was answered before
-        // that one, and before items were created: the items those pushed onto this
-        // page's range since are on none of the pages read. Read it again, now: it holds
-        // them (what it repeats of the page before is taken out below). If it still tells
-        // a smaller count, items were deleted meanwhile, which no read can make up for.
-        let stale = matches!(
-            (&page, self.count),
-            (Ok(Page { count: Some(here), .. }), Some(before)) if *here < before
-        );
-        // (The walk is there while pages are fetched by number: it goes to the tail.)
-        if stale && let Some(walk) = &self.walk {
-            page = get_page(&walk.client, url.clone()).await;
-        }
+        let (number, url, page) = if self.one_by_one {
+            let number = self.next_number;
+            if number > self.last {
+                return None;
+            }
+            let url = page_url(&self.first_url, number);
+            let page = get_page(&self.walk.as_ref()?.client, url.clone()).await;
+            (number, url, page)
+        } else {
+            self.fetches.next().await?
+        };
+        self.next_number = number + 1;
         let page = match page {
             Ok(page) => page,
             // Past the end of a list that shrank while it was read, or the list itself is
@@ -239,9 +242,6 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
                 "page {number} holds the same items as page 1; the service seems to ignore the page number (read the list with `.concurrency(1)`)"
             ))));
         }
-        if page.count.is_some() {
-            self.count = page.count;
-        }
         let walk = self.walk.as_mut()?;
         walk.seen.insert(page_key(&url));
         match page.next.as_deref() {
@@ -254,8 +254,30 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             }
             Some(_) => {}
         }
-        Some(Ok(self.once.fresh(page)))
+        let page = self.once.fresh(page);
+        // Items this page repeats from the pages before it were pushed down by items
+        // created since those were read. Pages answered before the creations, whatever
+        // their `count`, may then have missed an item pushed from the page before them onto
+        // their range: the rest of the list is read one page after another, from now on
+        // (the pages on their way are dropped), as a sequential read would. Without such a
+        // repeat, no item present all along (and with nothing deleted before it) can have
+        // been missed: an item pushed across a boundary between two pages read at different
+        // moments shows as a repeat on a boundary before it, as the first page was read
+        // before any other.
+        if self.once.repeated > 0 && !self.one_by_one {
+            self.one_by_one = true;
+            self.fetches = stream::empty().boxed();
+        }
+        Some(Ok(page))
     }
+}
+
+/// The URL of page `number` of the list whose first page is `first`.
+fn page_url(first: &Url, number: u64) -> Url {
+    let mut url = first.clone();
+    url.query_pairs_mut()
+        .append_pair("page", &number.to_string());
+    url
 }
 
 /// Whether the list, read again from its first page (`first_url`, `per_page` items a
