@@ -29,8 +29,8 @@ use crate::wait::{JobOutcome, Polling};
 const HISTORY_READS_IN_FLIGHT: usize = 8;
 
 /// What happened to a watched job, as [`Fleet`] yields it. Within one poll the status
-/// changes come first, then the jobs found finished or never submitted, each group in the
-/// order the ids were given.
+/// changes (and the jobs listed as not submitted) come first, then the jobs found finished
+/// (or missing and not submitted), each group in the order the ids were given.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FleetEvent {
@@ -53,14 +53,14 @@ pub enum FleetEvent {
         /// How it ended, or why it cannot be told.
         outcome: Result<JobOutcome>,
     },
-    /// The job is missing from the list of unfinished jobs and its status history is
-    /// empty: it was never submitted. (The API reference says only that such a job's list
-    /// status may be `""`; an empty history is this crate's reading of it, and what
-    /// `rescale-fake` shows.)
-    /// Yielded once. It stays watched, as it may yet be submitted (by this process or
-    /// another), and its history is read at every poll until it shows in the list: a
-    /// fleet waiting for a job that nobody submits does not end by itself. Submit the
-    /// job, or stop waiting for it (drop the stream, or give `wait_for_all` a timeout).
+    /// The job showed no sign of being submitted at two polls in a row: it is listed with
+    /// an empty status, or missing from the list with an empty status history. It was
+    /// never submitted (the API reference says only that such a job's list status may be
+    /// `""`; an empty history is this crate's reading of it, and what `rescale-fake`
+    /// shows). Yielded once. It stays watched, as it may yet be submitted (by this process
+    /// or another): a fleet waiting for a job that nobody submits does not end by itself.
+    /// Submit the job, or stop waiting for it (drop the stream, or give `wait_for_all` a
+    /// timeout).
     NotSubmitted {
         /// The job.
         id: JobId,
@@ -232,6 +232,8 @@ struct Tracked {
     status: Option<JobStatus>,
     /// Transient errors in a row reading its history.
     errors: u32,
+    /// Polls in a row at which it showed no sign of being submitted.
+    unsubmitted_polls: u32,
     /// [`FleetEvent::NotSubmitted`] was yielded for it.
     told_not_submitted: bool,
 }
@@ -298,7 +300,15 @@ impl FleetState {
                 continue;
             };
             match listed.get(id) {
+                // Listed with an empty status: not submitted (yet).
+                Some(None) => {
+                    if tracked.unsubmitted(id) {
+                        self.queue
+                            .push_back(FleetEvent::NotSubmitted { id: id.clone() });
+                    }
+                }
                 Some(status) if !status.as_ref().is_some_and(JobStatus::is_final) => {
+                    tracked.unsubmitted_polls = 0;
                     if let Some(now) = status
                         && tracked.status.as_ref() != Some(now)
                     {
@@ -327,7 +337,7 @@ impl FleetState {
                 Ok(history) => match JobOutcome::from_history(&history) {
                     Some(outcome) => Ok(outcome),
                     // Not finished after all: the list moved while it was read, or the
-                    // job was never submitted (no history), which is told once. Watched on.
+                    // job was not submitted (no history). Watched on.
                     None => {
                         self.forgive(&id, history.is_empty());
                         continue;
@@ -349,17 +359,32 @@ impl FleetState {
     }
 
     /// A successful read of a job's history resets its count of errors in a row; an
-    /// empty one (`never_submitted`) is told once.
-    fn forgive(&mut self, id: &JobId, never_submitted: bool) {
+    /// empty one (`not_submitted`) counts towards [`FleetEvent::NotSubmitted`].
+    fn forgive(&mut self, id: &JobId, not_submitted: bool) {
         if let Some(tracked) = self.watched.get_mut(id) {
             tracked.errors = 0;
-            if never_submitted && !tracked.told_not_submitted {
-                tracked.told_not_submitted = true;
-                tracing::warn!(job = %id, "the job was never submitted: it is waited for until it is");
+            if !not_submitted {
+                tracked.unsubmitted_polls = 0;
+            } else if tracked.unsubmitted(id) {
                 self.queue
                     .push_back(FleetEvent::NotSubmitted { id: id.clone() });
             }
         }
+    }
+}
+
+impl Tracked {
+    /// One more poll at which the job showed no sign of being submitted: `true` (and a
+    /// log line) when that makes it time to tell, once.
+    fn unsubmitted(&mut self, id: &JobId) -> bool {
+        self.unsubmitted_polls += 1;
+        if self.unsubmitted_polls < crate::wait::POLLS_BEFORE_NOT_SUBMITTED
+            || std::mem::replace(&mut self.told_not_submitted, true)
+        {
+            return false;
+        }
+        crate::wait::warn_not_submitted(id.as_str());
+        true
     }
 }
 

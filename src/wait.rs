@@ -219,7 +219,7 @@ impl Jobs {
     /// borne up to 5 in a row; statuses this crate does not know never end the wait.
     /// Dropping the future stops polling. A job that was never submitted has no status
     /// history: the wait goes on until it is submitted and finishes (a `warn` log line says
-    /// so at the first poll), so give it a [`timeout`](WaitForCompletion::timeout) when the
+    /// so after two polls), so give it a [`timeout`](WaitForCompletion::timeout) when the
     /// submit may have failed.
     ///
     /// # Errors
@@ -414,7 +414,7 @@ impl Stream for Watch {
                 jobs: this.jobs.clone(),
                 id: this.id.clone(),
                 seen: HashSet::new(),
-                told_not_submitted: false,
+                empty_polls: 0,
             };
             poll_stream(source, this.polling.clone())
         })
@@ -438,8 +438,8 @@ struct WatchSource {
     jobs: Jobs,
     id: String,
     seen: HashSet<EntryKey>,
-    /// An empty history (a job never submitted) was logged.
-    told_not_submitted: bool,
+    /// Polls in a row that found the history empty (a job not submitted).
+    empty_polls: u32,
 }
 
 impl PollSource for WatchSource {
@@ -450,8 +450,13 @@ impl PollSource for WatchSource {
     /// them is final.
     async fn poll_once(&mut self, queue: &mut VecDeque<JobStatusEntry>) -> Result<bool> {
         let newest_first = self.jobs.history(&self.id).await?;
-        if newest_first.is_empty() && !std::mem::replace(&mut self.told_not_submitted, true) {
-            tracing::warn!(job = %self.id, "the job was never submitted: it is waited for until it is");
+        self.empty_polls = if newest_first.is_empty() {
+            self.empty_polls + 1
+        } else {
+            0
+        };
+        if self.empty_polls == POLLS_BEFORE_NOT_SUBMITTED {
+            warn_not_submitted(&self.id);
         }
         let mut done = false;
         for entry in newest_first.into_iter().rev() {
@@ -467,6 +472,18 @@ impl PollSource for WatchSource {
         }
         Ok(done)
     }
+}
+
+/// Polls in a row at which a job shows no sign of being submitted before it is said (the
+/// first may come right after a submit).
+pub(crate) const POLLS_BEFORE_NOT_SUBMITTED: u32 = 2;
+
+/// The log line of a job waited for that shows no sign of being submitted.
+pub(crate) fn warn_not_submitted(id: &str) {
+    tracing::warn!(
+        job = %id,
+        "the job shows no sign of being submitted (no status) at two polls in a row: it is waited for until it is"
+    );
 }
 
 /// One poll of a polling stream ([`Watch`], [`Follow`](crate::Follow)).

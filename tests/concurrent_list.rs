@@ -380,14 +380,15 @@ async fn a_numbered_page_past_the_end_means_the_list_shrank_and_ends_it() {
 }
 
 #[tokio::test]
-async fn a_404_for_a_page_the_list_still_has_is_an_error_not_its_end() {
+async fn a_404_for_a_page_the_list_still_has_twice_is_an_error_not_its_end() {
     let server = MockServer::start().await;
     let next = api_url(&server, "jobs/?page=2&page_size=1000");
-    // The first page, read again, still tells 6 items: page 2 should be there.
+    // The first page, read again, still tells 6 items: page 2 should be there, and is
+    // read once more; a second 404 ends the stream with it.
     let first = || page_of(6, Some(next.clone()), &["a", "b"]);
     serve_in_turn(&server, None, vec![first(), first()]).await;
-    let not_found = ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
-    serve(&server, Some("2"), not_found).await;
+    let not_found = || ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
+    serve_in_turn(&server, Some("2"), vec![not_found(), not_found()]).await;
     // Page 3 may or may not be asked for before the stream ends: no answer is expected.
     Mock::given(method("GET"))
         .and(query_param("page", "3"))
@@ -401,6 +402,28 @@ async fn a_404_for_a_page_the_list_still_has_is_an_error_not_its_end() {
     let err = err.expect("the 404 ends the stream as an error");
     assert!(err.is_not_found(), "{err}");
     assert!(err.to_string().contains("GET jobs/"), "{err}");
+}
+
+#[tokio::test]
+async fn a_list_that_shrank_and_grew_back_is_read_on_after_a_404() {
+    let server = MockServer::start().await;
+    let next = api_url(&server, "jobs/?page=2&page_size=1000");
+    // Page 2 was asked for while the list had one page; read again, the first page tells
+    // 4 items: page 2 is there again, and is read once more.
+    let first = |count| page_of(count, Some(next.clone()), &["a", "b"]);
+    serve_in_turn(&server, None, vec![first(4), first(4)]).await;
+    let not_found = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
+    serve_in_turn(
+        &server,
+        Some("2"),
+        vec![not_found, page_of(4, None, &["c", "d"])],
+    )
+    .await;
+
+    let (items, err) = drain(client(&server).jobs().list().stream()).await;
+
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(ids(&items), ["a", "b", "c", "d"]);
 }
 
 #[tokio::test]

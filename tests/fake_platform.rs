@@ -390,3 +390,40 @@ async fn faults_of_the_fake_are_retried_where_safe_and_only_there() {
     jobs.submit(&job.id).await.unwrap();
     assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 3);
 }
+
+#[tokio::test]
+async fn a_fleet_tells_a_job_created_but_never_submitted_on_the_fake() {
+    let (fake, client) = fake().await;
+    let saved = client.jobs().create(&hello("echo hi")).await.unwrap();
+    let submitted = client.jobs().create(&hello("echo hi")).await.unwrap();
+    client.jobs().submit(&submitted.id).await.unwrap();
+
+    let mut fleet = client
+        .jobs()
+        .watch_many([&saved.id, &submitted.id])
+        .poll_interval(Duration::from_millis(5));
+    // The submitted job finishes; the saved one is told once, and the fleet goes on
+    // waiting for it.
+    let mut told = Vec::new();
+    let mut finished = Vec::new();
+    while told.is_empty() || finished.is_empty() {
+        match fleet.try_next().await.unwrap().unwrap() {
+            rescale::FleetEvent::NotSubmitted { id } => told.push(id),
+            rescale::FleetEvent::Finished { id, outcome } => {
+                assert!(outcome.unwrap().is_success());
+                finished.push(id);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(told, std::slice::from_ref(&saved.id));
+    assert_eq!(finished, std::slice::from_ref(&submitted.id));
+    // Listed as unfinished with an empty status, it costs no history read.
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.ends_with(&format!("{}/statuses/", saved.id)))
+            .count(),
+        0
+    );
+}

@@ -269,6 +269,45 @@ async fn a_job_never_submitted_is_told_once_and_watched_until_it_finishes() {
 }
 
 #[tokio::test]
+async fn a_job_listed_with_an_empty_status_at_two_polls_is_told_not_submitted_once() {
+    let server = MockServer::start().await;
+    // A is listed unsubmitted at polls 1 to 3; B only at poll 1 (then submitted).
+    poll_answers(&server, vec![summary("A", ""), summary("B", "")]).await;
+    poll_answers(&server, vec![summary("A", ""), summary("B", "Queued")]).await;
+    poll_answers(&server, vec![summary("A", ""), summary("B", "Queued")]).await;
+    // Poll 4: A submitted; poll 5: both finished.
+    poll_answers(
+        &server,
+        vec![summary("A", "Queued"), summary("B", "Executing")],
+    )
+    .await;
+    poll_answers(&server, vec![]).await;
+    for id in ["A", "B"] {
+        history_answers(
+            &server,
+            id,
+            &[("Completed", Some("Completed successfully"))],
+        )
+        .await;
+    }
+
+    let fleet = client(&server).jobs().watch_many(["A", "B"]);
+    assert_eq!(
+        events(fleet).await,
+        [
+            // Poll 2, in the order the ids were given.
+            "A not submitted",
+            "B Queued",
+            "A Queued",
+            "B Executing",
+            "A succeeded",
+            "B succeeded"
+        ]
+    );
+    assert_eq!(count(&server, "jobs/A/statuses/").await, 1);
+}
+
+#[tokio::test]
 async fn transient_list_errors_are_borne_then_end_the_fleet() {
     let server = MockServer::start().await;
     poll_answer(&server, ResponseTemplate::new(503).set_body_string("busy")).await;

@@ -160,13 +160,15 @@ type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 /// created or submitted twice, and none lost:
 /// - a create whose outcome is unknown (a timeout, a 5xx, a crash while it was in flight)
 ///   is looked up on the service before anything is created again: the job's name carries
-///   the item's mark ` [<batch id>/<key>]`, and one listing of the jobs (newest first, one
-///   page after another) finds it; the job is created again only when it is certainly
-///   absent: missing from a whole listing during which no job was deleted (no page told a
-///   smaller `count` than the page before it; a job created meanwhile only pushes the
-///   others towards pages not yet read, while a deletion can pull one onto a page already
-///   read). A listing during which jobs were deleted is read again, up to three times in
-///   all; after that the item fails in this run's [`Summary`] and waits for the next run;
+///   the item's mark ` [<batch id>/<key>]`, and a listing of the jobs (newest first, one
+///   page after another) finds it; the job is created again only when a listing that
+///   cannot have missed it says it is absent: one that ended on its first page (a single
+///   answer of the service), or else the second of two listings in a row that agree job
+///   for job (a job created meanwhile only pushes the others towards pages not yet read,
+///   while a deletion can pull one onto a page already read, and a page's `count` cannot
+///   tell, as the service counts and reads a page at two moments). The list is read up to
+///   four times; after that the item fails in this run's [`Summary`] and waits for the
+///   next run;
 /// - after three lost answers in a row for one item, it fails in the [`Summary`] with the
 ///   last one and waits for the next run, which looks it up;
 /// - a submit whose outcome is unknown is looked up in the job's status history (a job

@@ -57,11 +57,16 @@ fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
 
 /// Finds the jobs of `keys` on the service: a listing of the jobs, newest first (the order
 /// of the service's own payloads; its reference does not say), one page after another,
-/// back to `CLOCK_MARGIN` before `since_ms` (the oldest intent). A key missing from a
-/// listing during which no job was deleted was certainly not created; see [`read_jobs`].
-/// When jobs were deleted meanwhile, the list is read again, up to `LOOKUPS` times in all;
-/// after that the lookup fails (and the items wait for the next run): a key is never
-/// reported absent on a listing that may have missed its job.
+/// back to `CLOCK_MARGIN` before `since_ms` (the oldest intent). A job found is found. A
+/// key is reported absent only from a listing that cannot have missed its job:
+/// - one that ended on its first page, a single answer of the service;
+/// - else, the second of two listings in a row that agree job for job. A job can be
+///   missed only when jobs ahead of it are deleted while the pages are read (one pulled
+///   onto a page already read); a page's `count` cannot tell, as the service counts and
+///   reads a page's jobs at two moments, and creations can hide deletions from it.
+///
+/// Otherwise the list is read again, up to `LOOKUPS` listings in all; after that the
+/// lookup fails, and the items wait for the next run.
 pub(crate) async fn find_jobs(
     client: &Client,
     batch: &str,
@@ -69,65 +74,82 @@ pub(crate) async fn find_jobs(
     since_ms: i64,
 ) -> rescale::Result<HashMap<String, String>> {
     let mut found = HashMap::new();
-    let mut unsettled = String::new();
+    let mut previous: Option<Vec<String>> = None;
     for _ in 0..LOOKUPS {
-        // A job found stays found: only an absence needs a listing that held still.
-        match read_jobs(client, batch, keys, since_ms, &mut found).await? {
-            None => return Ok(found),
-            Some(why) => unsettled = why,
+        let listing = read_jobs(client, batch, keys, since_ms, &mut found).await?;
+        if found.len() == keys.len() {
+            return Ok(found);
+        }
+        match listing {
+            Listing::OnePage => return Ok(found),
+            Listing::Pages(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
+            Listing::Pages(ids) => previous = Some(ids),
+            Listing::Shrank => previous = None,
         }
     }
     Err(rescale::Error::Pagination(format!(
-        "the jobs could not be looked up: {unsettled} in each of {LOOKUPS} listings, so a job \
-         this batch created may have moved onto a page already read"
+        "the jobs could not be looked up: the list changed while each of {LOOKUPS} listings \
+         read it, so a job this batch created may have moved onto a page already read"
     )))
 }
 
-/// How many times [`find_jobs`] reads the list when jobs are deleted while it reads it.
-const LOOKUPS: usize = 3;
+/// How many listings [`find_jobs`] reads at most.
+const LOOKUPS: usize = 4;
 
-/// One listing, one page after another: the jobs of `keys` found go into `found`. `None`
-/// when it is complete: no page told a smaller `count` than the page before it. New jobs
-/// come first, so a job created meanwhile only pushes the others towards pages not yet
-/// read; only a deletion can pull a job onto a page already read, and a deletion that the
-/// `count` does not show was made up for by as many jobs created, which push it back at
-/// least as far. `Some(why)` when a page told a smaller count, or none.
+/// What one listing saw, besides the jobs it found.
+enum Listing {
+    /// It ended on its first page.
+    OnePage,
+    /// The ids of the jobs it read, in order, over several pages.
+    Pages(Vec<String>),
+    /// A page past the first was gone (the list shrank while it was read).
+    Shrank,
+}
+
+/// One listing, one page after another: the jobs of `keys` found go into `found`.
 async fn read_jobs(
     client: &Client,
     batch: &str,
     keys: &HashSet<String>,
     since_ms: i64,
     found: &mut HashMap<String, String>,
-) -> rescale::Result<Option<String>> {
-    let stop_before = since_ms.saturating_sub(i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0));
+) -> rescale::Result<Listing> {
+    let margin = i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0);
+    let stop_before = since_ms.saturating_sub(margin);
     let mut pages = client.jobs().list().page_size(1000).concurrency(1).pages();
-    let mut count = None;
-    while let Some(page) = pages.try_next().await? {
-        match (count, page.count) {
-            (_, None) => return Ok(Some("a page did not tell the list's count".to_owned())),
-            (Some(before), Some(now)) if now < before => {
-                return Ok(Some(format!(
-                    "jobs were deleted while the list was read (its count fell from {before} to {now})"
-                )));
-            }
-            (_, now) => count = now,
+    let mut ids = Vec::new();
+    let mut read = 0;
+    let listing = |read, ids| {
+        if read > 1 {
+            Listing::Pages(ids)
+        } else {
+            Listing::OnePage
         }
+    };
+    loop {
+        let page = match pages.try_next().await {
+            Ok(Some(page)) => page,
+            Ok(None) => return Ok(listing(read, ids)),
+            Err(e) if e.is_not_found() && read > 0 => return Ok(Listing::Shrank),
+            Err(e) => return Err(e),
+        };
+        read += 1;
         for job in page.results {
             if job
                 .date_inserted
                 .is_some_and(|d| d.timestamp_millis() < stop_before)
             {
-                return Ok(None);
+                return Ok(listing(read, ids));
             }
             if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
                 found.insert(key.to_owned(), job.id.to_string());
                 if found.len() == keys.len() {
-                    return Ok(None);
+                    return Ok(listing(read, ids));
                 }
             }
+            ids.push(job.id.to_string());
         }
     }
-    Ok(None)
 }
 
 /// Whether a job was submitted, from its status history: a job never submitted has none,

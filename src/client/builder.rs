@@ -101,8 +101,7 @@ impl ClientBuilder {
 
     /// The base URL with its API prefix, e.g. `https://eu.rescale.com/api/v2/`. A missing
     /// trailing slash is added; a URL with no path at all (`https://eu.rescale.com`) is
-    /// refused, naming the form expected, and so is one that names another version of the
-    /// API (`/api/v1/`). Plain `http` is refused unless the host is loopback.
+    /// refused, naming the form expected. Plain `http` is refused unless the host is loopback.
     /// Takes precedence over [`platform`](ClientBuilder::platform).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
@@ -417,31 +416,6 @@ fn parse_base_url(raw: &str) -> Result<Url> {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
-    // `/api/v1/`, `/api/v3/`: another version of the API, whose paths this crate does not
-    // speak (every call would answer 404, as if the resource were missing).
-    let version = url
-        .path()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    if version.len() > 1
-        && version.starts_with('v')
-        && version[1..].bytes().all(|b| b.is_ascii_digit())
-        && version != "v2"
-    {
-        let mut expected = url.clone();
-        let path = format!(
-            "{}v2/",
-            url.path()
-                .strip_suffix(&format!("{version}/"))
-                .unwrap_or("/api/")
-        );
-        expected.set_path(&path);
-        return Err(Error::Config(format!(
-            "the base URL `{raw}` names API version {version}; this crate speaks v2: expected the form `{expected}`"
-        )));
-    }
     Ok(url)
 }
 
@@ -552,42 +526,6 @@ mod tests {
                 matches!(&err, Error::Config(m) if m.contains("`https://eu.rescale.com/api/v2/`")),
                 "{err}"
             );
-        }
-    }
-
-    #[test]
-    fn a_base_url_naming_another_api_version_is_refused_naming_v2() {
-        for (other, expected) in [
-            (
-                "https://eu.rescale.com/api/v1/",
-                "`https://eu.rescale.com/api/v2/`",
-            ),
-            (
-                "https://eu.rescale.com/api/v3",
-                "`https://eu.rescale.com/api/v2/`",
-            ),
-            (
-                "http://127.0.0.1:9/proxy/api/v10/",
-                "`http://127.0.0.1:9/proxy/api/v2/`",
-            ),
-        ] {
-            let err = Client::builder()
-                .token("k")
-                .base_url(other)
-                .build()
-                .unwrap_err();
-            assert!(
-                matches!(&err, Error::Config(m) if m.contains(expected) && m.contains("version v")),
-                "{err}"
-            );
-        }
-        for fine in [
-            "https://eu.rescale.com/api/v2/",
-            "http://127.0.0.1:9/proxy/api/v2",
-            "http://127.0.0.1:9/v/",
-            "http://127.0.0.1:9/vx1/",
-        ] {
-            Client::builder().token("k").base_url(fine).build().unwrap();
         }
     }
 

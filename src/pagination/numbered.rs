@@ -212,19 +212,31 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         self.next_number = number + 1;
         let page = match page {
             Ok(page) => page,
-            // Past the end of a list that shrank while it was read, or the list itself is
-            // gone (the job whose files these are was deleted): the first page tells.
+            // Past the end of a list that shrank while it was read, the list itself gone
+            // (the job whose files these are was deleted), or a list that shrank and grew
+            // back: the first page, read again, tells.
             Err(e) if e.is_not_found() => {
-                self.done = true;
-                let Some(walk) = &self.walk else {
-                    return Some(Err(e));
-                };
-                let (client, first_url) = (walk.client.clone(), self.first_url.clone());
-                return match ends_before::<T>(client, first_url, self.once.per_page, number).await {
-                    Ok(true) => None,
-                    Ok(false) => Some(Err(e)),
-                    Err(gone) => Some(Err(gone)),
-                };
+                let client = self.walk.as_ref()?.client.clone();
+                let first_url = self.first_url.clone();
+                match ends_before::<T>(client.clone(), first_url, self.once.per_page, number).await
+                {
+                    Ok(true) => {
+                        self.done = true;
+                        return None;
+                    }
+                    // The list reaches this page again: it is read once more.
+                    Ok(false) => match get_page(&client, url.clone()).await {
+                        Ok(page) => page,
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                    },
+                    Err(gone) => {
+                        self.done = true;
+                        return Some(Err(gone));
+                    }
+                }
             }
             Err(e) => {
                 self.done = true;
