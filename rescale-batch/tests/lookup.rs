@@ -116,6 +116,17 @@ async fn run(
     (summary, events)
 }
 
+/// How many listings the server saw: requests for the first page (no `page`).
+async fn listings(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET" && !r.url.query_pairs().any(|(k, _)| k == "page"))
+        .count()
+}
+
 // The first listing: page 1 is read from [N1 N2 | J O1]; then N1, newer than J, is deleted
 // ([N2 J | O1]) and page 2 tells the smaller count. J was there throughout, on neither
 // page read. The listing after it holds still and finds J on page 1.
@@ -162,14 +173,7 @@ async fn a_listing_during_which_jobs_were_deleted_is_read_again_before_anything_
         Event::Submitted { job_id, .. } if job_id == "J"
     )));
     // Two listings: the one that shrank, and the one that found J on its first page.
-    let listings = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "GET" && !r.url.query_pairs().any(|(k, _)| k == "page"))
-        .count();
-    assert_eq!(listings, 2);
+    assert_eq!(listings(&server).await, 2);
 }
 
 // Every listing sees another list: a job is created and another deleted before each
@@ -263,12 +267,5 @@ async fn two_listings_that_agree_tell_the_job_is_absent() {
         }
     )));
     assert_eq!(creates.load(Ordering::SeqCst), 2);
-    let listings = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "GET" && !r.url.query_pairs().any(|(k, _)| k == "page"))
-        .count();
-    assert_eq!(listings, 2);
+    assert_eq!(listings(&server).await, 2);
 }
