@@ -1,9 +1,9 @@
-//! A list read several pages at once while jobs are created and deleted in equal numbers:
-//! the `count` does not change, yet a job that was there all along must not be missed.
+//! Lists read while jobs are created and deleted: a job that was there all along is
+//! yielded once, even when the `count` does not show the change.
 //!
-//! The server decides the order that matters, not the scheduler: page 3 is answered
-//! first, from the list as it was; page 2 waits until then, and the list changes before
-//! page 2 is answered.
+//! The server decides the order that matters, not the scheduler: one page is answered
+//! first, from the list as it was; another waits until then, and the list changes before
+//! that one is answered.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -20,20 +20,31 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-/// The list, newest first, two jobs a page, and the page numbers asked for.
+const PER_PAGE: usize = 2;
+
+/// The list, newest first, and the page numbers asked for.
 struct List {
-    jobs: Vec<&'static str>,
+    jobs: Vec<String>,
     asked: Vec<u64>,
+}
+
+/// How the list changes while it is read.
+struct Change {
+    /// The page whose first read waits for page `first`'s first answer; the list changes
+    /// then, before it is answered.
+    waits: u64,
+    first: u64,
+    /// Jobs created at the head, and jobs deleted.
+    created: Vec<String>,
+    deleted: Vec<String>,
 }
 
 struct Server {
     list: Mutex<List>,
     base: String,
-    /// Page 3 was answered from the list as it was.
-    third_answered: Notify,
+    change: Change,
+    first_answered: Notify,
 }
-
-const PER_PAGE: usize = 2;
 
 impl Server {
     fn page(&self, number: u64) -> serde_json::Value {
@@ -62,36 +73,32 @@ impl Server {
             .split('&')
             .find_map(|pair| pair.strip_prefix("page="))
             .map_or(1, |n| n.parse().unwrap());
-        self.list.lock().unwrap().asked.push(number);
-        if number == 2
-            && self
-                .list
-                .lock()
-                .unwrap()
-                .asked
-                .iter()
-                .filter(|n| **n == 2)
-                .count()
-                == 1
-        {
-            // The first page-2 read waits for page 3's first answer (a bound only so that a
-            // client that never asks for page 3 fails instead of hanging), then a job is
-            // created at the head and the job after J deleted: the count stays 6.
-            let _ =
-                tokio::time::timeout(Duration::from_secs(30), self.third_answered.notified()).await;
+        let first_read = {
             let mut list = self.list.lock().unwrap();
-            list.jobs.retain(|id| *id != "f");
-            list.jobs.insert(0, "N");
+            list.asked.push(number);
+            list.asked.iter().filter(|n| **n == number).count() == 1
+        };
+        let change = &self.change;
+        if number == change.waits && first_read {
+            // A bound only so that a client that never asks for the other page fails
+            // instead of hanging.
+            let _ =
+                tokio::time::timeout(Duration::from_secs(30), self.first_answered.notified()).await;
+            let mut list = self.list.lock().unwrap();
+            list.jobs.retain(|id| !change.deleted.contains(id));
+            for id in change.created.iter().rev() {
+                list.jobs.insert(0, id.clone());
+            }
         }
         let body = self.page(number);
-        if number == 3 {
-            self.third_answered.notify_one();
+        if number == change.first && first_read {
+            self.first_answered.notify_one();
         }
         Ok(Response::new(Full::new(Bytes::from(body.to_string()))))
     }
 }
 
-async fn start(jobs: Vec<&'static str>) -> Arc<Server> {
+async fn start(jobs: Vec<String>, change: Change) -> Arc<Server> {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = Arc::new(Server {
         list: Mutex::new(List {
@@ -99,7 +106,8 @@ async fn start(jobs: Vec<&'static str>) -> Arc<Server> {
             asked: Vec::new(),
         }),
         base: format!("http://{}/api/v2/", listener.local_addr().unwrap()),
-        third_answered: Notify::new(),
+        change,
+        first_answered: Notify::new(),
     });
     let serving = server.clone();
     tokio::spawn(async move {
@@ -116,31 +124,93 @@ async fn start(jobs: Vec<&'static str>) -> Arc<Server> {
     server
 }
 
-#[tokio::test]
-async fn a_job_pushed_onto_a_page_answered_earlier_is_read_again_when_the_count_hides_it() {
-    // [a b | c J | e f]: page 3 is answered first; then N is created and f deleted,
-    // [N a | b c | J e], and page 2 is answered: J moved onto page 3, answered already.
-    let server = start(vec!["a", "b", "c", "J", "e", "f"]).await;
+fn names(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+/// `n` jobs, `j00` to `j..`, newest first.
+fn jobs(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("j{i:02}")).collect()
+}
+
+/// Every job of the list, read two jobs a page, `concurrency` pages at once.
+async fn read(server: &Server, concurrency: usize) -> Vec<String> {
     let client = rescale::Client::builder()
         .token("key")
         .base_url(&server.base)
         .build()
         .unwrap();
-
     let all: Vec<JobSummary> = client
         .jobs()
         .list()
         .page_size(2)
+        .concurrency(concurrency)
         .stream()
         .try_collect()
         .await
         .unwrap();
+    all.into_iter().map(|j| j.id.to_string()).collect()
+}
 
-    let ids: Vec<&str> = all.iter().map(|j| j.id.as_str()).collect();
+fn assert_each_once(ids: &[String], expected: &[String]) {
+    for job in expected {
+        let times = ids.iter().filter(|id| *id == job).count();
+        assert_eq!(times, 1, "{job} in {ids:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_job_pushed_onto_a_page_answered_earlier_is_read_again_when_the_count_hides_it() {
+    // [a b | c J | e f]: page 3 is answered first; then N is created and f deleted,
+    // [N a | b c | J e], and page 2 is answered: J moved onto page 3, answered already.
+    let change = Change {
+        waits: 2,
+        first: 3,
+        created: names(&["N"]),
+        deleted: names(&["f"]),
+    };
+    let server = start(names(&["a", "b", "c", "J", "e", "f"]), change).await;
+
+    let ids = read(&server, 10).await;
+
     assert_eq!(ids, ["a", "b", "c", "J", "e"]);
     // Page 2 repeated b, which told that jobs were created while the pages were read:
     // page 3 was read again, after page 2.
     let mut asked = server.list.lock().unwrap().asked.clone();
     asked.sort();
     assert_eq!(asked, [1, 2, 3, 3]);
+}
+
+#[tokio::test]
+async fn a_burst_of_jobs_created_between_two_pages_is_remembered_past_the_window() {
+    // 12 jobs, 6 pages, 2 at once (3 pages remembered): page 5 waits for page 6, then 8
+    // jobs are created at the head, pushing the jobs of page 1 onto page 5's range. The
+    // growth page 5 tells keeps those pages in mind: each job once, none missed.
+    let change = Change {
+        waits: 5,
+        first: 6,
+        created: (0..8).map(|i| format!("n{i}")).collect(),
+        deleted: Vec::new(),
+    };
+    let server = start(jobs(12), change).await;
+
+    let ids = read(&server, 2).await;
+
+    assert_each_once(&ids, &jobs(12));
+}
+
+#[tokio::test]
+async fn a_read_one_page_after_another_yields_each_job_once_after_a_burst() {
+    // One page after another: 6 jobs are created just before page 4 is answered.
+    let change = Change {
+        waits: 4,
+        first: 1,
+        created: (0..6).map(|i| format!("n{i}")).collect(),
+        deleted: Vec::new(),
+    };
+    let server = start(jobs(12), change).await;
+
+    let ids = read(&server, 1).await;
+
+    assert_each_once(&ids, &jobs(12));
 }

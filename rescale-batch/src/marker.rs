@@ -9,7 +9,6 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use rescale::Client;
 
 use crate::error::BatchError;
@@ -59,7 +58,8 @@ fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
 /// of the service's own payloads; its reference does not say), one page after another,
 /// back to `CLOCK_MARGIN` before `since_ms` (the oldest intent). A job found is found. A
 /// key is reported absent only from a listing that cannot have missed its job:
-/// - one that ended on its first page, a single answer of the service;
+/// - one that ended on its first page, a single answer of the service ([`read_jobs`] tells
+///   when a page ends the list);
 /// - else, the second of two listings in a row that agree job for job. A job can be
 ///   missed only when jobs ahead of it are deleted while the pages are read (one pulled
 ///   onto a page already read); a page's `count` cannot tell, as the service counts and
@@ -84,7 +84,6 @@ pub(crate) async fn find_jobs(
             Listing::OnePage => return Ok(found),
             Listing::Pages(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
             Listing::Pages(ids) => previous = Some(ids),
-            Listing::Shrank => previous = None,
         }
     }
     Err(rescale::Error::Pagination(format!(
@@ -96,17 +95,23 @@ pub(crate) async fn find_jobs(
 /// How many listings [`find_jobs`] reads at most.
 const LOOKUPS: usize = 4;
 
+/// The page size of a lookup: the largest the service is known to honour.
+const PAGE_SIZE: u32 = 1000;
+
 /// What one listing saw, besides the jobs it found.
 enum Listing {
-    /// It ended on its first page.
+    /// It ended on its first page: one answer of the service.
     OnePage,
     /// The ids of the jobs it read, in order, over several pages.
     Pages(Vec<String>),
-    /// A page past the first was gone (the list shrank while it was read).
-    Shrank,
 }
 
-/// One listing, one page after another: the jobs of `keys` found go into `found`.
+/// One listing, one page after another, by page number: the jobs of `keys` found go into
+/// `found`. A page ends the listing when it holds fewer jobs than a page can and links no
+/// further, as its jobs are read at one moment; a full page is followed by the next
+/// number even when it links nowhere, as its `next` comes from a count taken at another
+/// moment (a job created in between pushes the last one past it). A 404 past the first
+/// page ends the listing (the list shrank).
 async fn read_jobs(
     client: &Client,
     batch: &str,
@@ -116,38 +121,44 @@ async fn read_jobs(
 ) -> rescale::Result<Listing> {
     let margin = i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0);
     let stop_before = since_ms.saturating_sub(margin);
-    let mut pages = client.jobs().list().page_size(1000).concurrency(1).pages();
+    let list = client.jobs().list().page_size(PAGE_SIZE);
     let mut ids = Vec::new();
-    let mut read = 0;
-    let listing = |read, ids| {
-        if read > 1 {
+    let mut number = 1;
+    let listing = |number, ids| {
+        if number > 1 {
             Listing::Pages(ids)
         } else {
             Listing::OnePage
         }
     };
     loop {
-        let page = match pages.try_next().await {
-            Ok(Some(page)) => page,
-            Ok(None) => return Ok(listing(read, ids)),
-            Err(e) if e.is_not_found() && read > 0 => return Ok(Listing::Shrank),
+        let page = match list.page(number).await {
+            Ok(page) => page,
+            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Pages(ids)),
             Err(e) => return Err(e),
         };
-        read += 1;
+        let ended = page.next.is_none() && page.results.len() < PAGE_SIZE as usize;
+        if page.results.is_empty() {
+            return Ok(listing(number, ids));
+        }
         for job in page.results {
             if job
                 .date_inserted
                 .is_some_and(|d| d.timestamp_millis() < stop_before)
             {
-                return Ok(listing(read, ids));
+                return Ok(listing(number, ids));
             }
             if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
                 found.insert(key.to_owned(), job.id.to_string());
                 if found.len() == keys.len() {
-                    return Ok(listing(read, ids));
+                    return Ok(listing(number, ids));
                 }
             }
             ids.push(job.id.to_string());
+        }
+        match number.checked_add(1) {
+            Some(next) if !ended => number = next,
+            _ => return Ok(listing(number, ids)),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rescale_batch::{Batch, Event, Step};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// `POST jobs/`: the first create is stored but its answer is lost (a 504 from a proxy);
@@ -87,7 +87,7 @@ async fn server(
         };
         let mock = Mock::given(method("GET")).and(path("/api/v2/jobs/"));
         match page {
-            None => mock.and(query_param_is_missing("page")),
+            None => mock.and(query_param("page", "1")),
             Some(n) => mock.and(query_param("page", n)),
         }
         .respond_with(respond)
@@ -116,14 +116,16 @@ async fn run(
     (summary, events)
 }
 
-/// How many listings the server saw: requests for the first page (no `page`).
+/// How many listings the server saw: requests for the first page.
 async fn listings(server: &MockServer) -> usize {
     server
         .received_requests()
         .await
         .unwrap()
         .iter()
-        .filter(|r| r.method.as_str() == "GET" && !r.url.query_pairs().any(|(k, _)| k == "page"))
+        .filter(|r| {
+            r.method.as_str() == "GET" && r.url.query_pairs().any(|(k, v)| k == "page" && v == "1")
+        })
         .count()
 }
 
@@ -268,4 +270,30 @@ async fn two_listings_that_agree_tell_the_job_is_absent() {
     )));
     assert_eq!(creates.load(Ordering::SeqCst), 2);
     assert_eq!(listings(&server).await, 2);
+}
+
+// The service counts the list, then reads the page: a job created in between pushed J,
+// the 1001st, past a full first page whose `next` (from the count) is null. Page 2 is
+// read all the same, and holds J.
+fn full_first(_: usize, _: &str, _: &str) -> Value {
+    let mut jobs = vec![summary("X", "other")];
+    jobs.extend((1..1000).map(|i| summary(&format!("O{i}"), "other")));
+    page(1000, None, jobs)
+}
+
+fn j_second(_: usize, name: &str, _: &str) -> Value {
+    page(1001, None, vec![summary("J", name)])
+}
+
+#[tokio::test]
+async fn a_full_first_page_that_links_nowhere_is_followed_by_page_2() {
+    let (server, creates) = server(full_first, j_second).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
 }

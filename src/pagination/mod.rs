@@ -217,7 +217,11 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     ///   items come first (the job lists); in a list whose new items can land anywhere
     ///   (whose order the service does not document, such as the file library), an item
     ///   created ahead of another can push it onto a page answered earlier unseen: read
-    ///   such a list with `concurrency(1)` where an item must not be missed;
+    ///   such a list with `concurrency(1)` where an item must not be missed. Both rest on
+    ///   the memory above: more items created between two pages' answers than it holds
+    ///   (11 pages at the default 10 at once: 11,000 jobs at 1000 a page), while as many
+    ///   are deleted so that the `count` does not grow, can still cost an item, yield
+    ///   one twice, or make a page look like page 1 repeated (an error);
     /// - an item created meanwhile may or may not be yielded;
     /// - a list that grew past its last page is followed through its `next` links; one
     ///   that shrank ends where the service says the pages end (404 for a page past the

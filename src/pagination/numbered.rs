@@ -143,6 +143,16 @@ impl<T> Once<T> {
         } else if let (Some(first), Some(now)) = (self.first_count, page.count) {
             self.growth = self.growth.max(now.saturating_sub(first));
         }
+        // Forgotten only now, with the growth this page tells: the pages that the creations
+        // it reveals can have pushed an item from are still remembered.
+        while self.pages.len() > self.keep() {
+            let Some(oldest) = self.pages.pop_front() else {
+                break;
+            };
+            for id in oldest {
+                self.seen.remove(&id);
+            }
+        }
         let id_of = self.id_of;
         let before = page.results.len();
         let mut ids = Vec::with_capacity(page.results.len());
@@ -158,14 +168,6 @@ impl<T> Once<T> {
         });
         self.repeated = before - page.results.len();
         self.pages.push_back(ids);
-        while self.pages.len() > self.keep() {
-            let Some(oldest) = self.pages.pop_front() else {
-                break;
-            };
-            for id in oldest {
-                self.seen.remove(&id);
-            }
-        }
         page
     }
 }
