@@ -377,7 +377,7 @@ impl Tracked {
     /// One more poll at which the job showed no sign of being submitted: `true` (and a
     /// log line) when that makes it time to tell, once.
     fn unsubmitted(&mut self, id: &JobId) -> bool {
-        self.unsubmitted_polls += 1;
+        self.unsubmitted_polls = self.unsubmitted_polls.saturating_add(1);
         if self.unsubmitted_polls < crate::wait::POLLS_BEFORE_NOT_SUBMITTED
             || std::mem::replace(&mut self.told_not_submitted, true)
         {

@@ -451,7 +451,7 @@ impl PollSource for WatchSource {
     async fn poll_once(&mut self, queue: &mut VecDeque<JobStatusEntry>) -> Result<bool> {
         let newest_first = self.jobs.history(&self.id).await?;
         self.empty_polls = if newest_first.is_empty() {
-            self.empty_polls + 1
+            self.empty_polls.saturating_add(1)
         } else {
             0
         };
