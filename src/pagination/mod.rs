@@ -202,12 +202,13 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// fetched at once may be answered in any order: one answered before jobs were
     /// created may have missed a job they pushed onto its range from the page before.
     /// That cannot go unseen where new items come first, as in the job lists (newest
-    /// first in the service's payloads; its reference does not say): a page answered after the creations then repeats items of the page before
-    /// it, however the `count` moved (jobs deleted meanwhile can hide the creations
-    /// from it). So once a page repeats items, the rest of the list is read one page after
-    /// another, as a sequential read would, and the pages on their way are dropped (up to
-    /// `concurrency - 1` requests spent). While jobs are created during a read, it is then
-    /// slower.
+    /// first in the service's payloads; its reference does not say): a page answered
+    /// after the creations then repeats items of the page before it, however the `count`
+    /// moved (jobs deleted meanwhile can hide the creations from it). So once a page
+    /// repeats items, the rest of the list is read one page after another, as a
+    /// sequential read would, and the pages on their way are dropped (up to
+    /// `concurrency - 1` requests spent). While jobs are created during a read, it is
+    /// then slower.
     ///
     /// What a read promises about a list that changes under it:
     /// - an item present from the first request to the last is yielded exactly once,
@@ -226,8 +227,9 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     /// - a list that grew past its last page is followed through its `next` links; one
     ///   that shrank ends where the service says the pages end (404 for a page past the
     ///   end; read several at once, the first page is read again to tell that end from a
-    ///   list that is gone, such as the files of a job deleted meanwhile: that 404 is an
-    ///   error).
+    ///   list that is gone, such as the files of a job deleted meanwhile, whose 404 is an
+    ///   error, and from a list that reaches the page again, whose page is read once
+    ///   more).
     ///
     /// Every request goes through the client, so the throttle counts each one, and the
     /// guards of the `next` links hold: a link to another origin, or to a page already
