@@ -123,6 +123,7 @@ async fn read_jobs(
     let stop_before = since_ms.saturating_sub(margin);
     let list = client.jobs().list().page_size(PAGE_SIZE);
     let mut ids = Vec::new();
+    let mut read = HashSet::new();
     let mut number = 1;
     let listing = |number, ids| {
         if number > 1 {
@@ -141,6 +142,20 @@ async fn read_jobs(
         if page.results.is_empty() {
             return Ok(listing(number, ids));
         }
+        // A page of jobs all read already: the service ignores the page number (or a
+        // thousand jobs were created since the page before). Either way no listing ends.
+        if number > 1
+            && page
+                .results
+                .iter()
+                .all(|job| read.contains(job.id.as_str()))
+        {
+            return Err(rescale::Error::Pagination(format!(
+                "page {number} of the job list holds only jobs of the pages before it; the \
+                 service seems to ignore the page number"
+            )));
+        }
+        read.extend(page.results.iter().map(|job| job.id.to_string()));
         for job in page.results {
             if job
                 .date_inserted

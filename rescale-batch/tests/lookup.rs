@@ -297,3 +297,37 @@ async fn a_full_first_page_that_links_nowhere_is_followed_by_page_2() {
         "the job was created twice"
     );
 }
+
+// A service that ignores the page number answers page 2 as page 1: the lookup ends with an
+// error after two pages rather than reading forever, and nothing is created again.
+fn same_full_page(_: usize, _: &str, next: &str) -> Value {
+    let jobs = (0..1000)
+        .map(|i| summary(&format!("O{i}"), "other"))
+        .collect();
+    page(5000, Some(next), jobs)
+}
+
+#[tokio::test]
+async fn a_service_that_ignores_the_page_number_ends_the_lookup_with_an_error() {
+    let (server, creates) = server(same_full_page, same_full_page).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert!(
+        summary.failed[0].1.contains("ignore the page number"),
+        "{summary:?}"
+    );
+    let gets = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .count();
+    assert_eq!(gets, 2);
+}
