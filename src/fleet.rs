@@ -22,8 +22,9 @@ use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
 
 use crate::error::{Error, Result};
 use crate::jobs::{JobId, JobState, JobStatus, Jobs, check_id};
+use crate::outcome::JobOutcome;
 use crate::pagination::{ItemStream, LARGEST_PAGE_SIZE};
-use crate::wait::{JobOutcome, Polling};
+use crate::wait::Polling;
 
 /// Histories read at once when several watched jobs left the list in the same poll.
 const HISTORY_READS_IN_FLIGHT: usize = 8;

@@ -94,6 +94,7 @@ mod error;
 pub mod files;
 mod id;
 pub mod jobs;
+mod outcome;
 mod pagination;
 mod retry;
 mod serde_util;
@@ -112,12 +113,13 @@ pub use follow::{Follow, FollowEvent};
 /// Every job method takes one, so it is at the root too; its home is [`jobs::JobId`].
 #[doc(no_inline)]
 pub use jobs::JobId;
+pub use outcome::JobOutcome;
 pub use pagination::{ItemStream, ListRequest, Page, PageStream};
 pub use retry::RetryPolicy;
 pub use throttle::{
     Admission, InProcessStore, RateLimit, StoreError, ThrottleConfig, ThrottleScope, ThrottleStore,
 };
-pub use wait::{ClusterStopWait, JobOutcome, WaitForCompletion, Watch};
+pub use wait::{ClusterStopWait, WaitForCompletion, Watch};
 
 /// Every ```` ```rust ```` snippet of the README, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
