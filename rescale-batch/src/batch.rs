@@ -10,6 +10,7 @@ use rescale::Client;
 use rescale::jobs::{InputFile, NewJob};
 
 use crate::error::BatchError;
+use crate::event::{Callback, Event, Step, Summary};
 use crate::ledger::{Ledger, Row, State, now_ms};
 use crate::marker::{check_key, find_jobs, mark, was_submitted};
 
@@ -54,103 +55,6 @@ impl BatchItem {
         self
     }
 }
-
-/// A step of an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Uploading its input files.
-    Upload,
-    /// Creating its job.
-    Create,
-    /// Submitting its job.
-    Submit,
-}
-
-/// What happened to an item, in the order it happened; each event is reported after the
-/// ledger recorded it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Event {
-    /// The batch is loaded from its ledger: `total` items, `submitted` of them already.
-    Loaded {
-        /// Items in the ledger.
-        total: usize,
-        /// Items submitted by earlier runs.
-        submitted: usize,
-    },
-    /// A step is about to be sent (its intent is recorded).
-    Started {
-        /// The item.
-        key: String,
-        /// The step.
-        step: Step,
-    },
-    /// Every input file of the item is uploaded.
-    Uploaded {
-        /// The item.
-        key: String,
-        /// The ids of its files, in the order given.
-        file_ids: Vec<String>,
-    },
-    /// The item's job was created (saved, not started).
-    Created {
-        /// The item.
-        key: String,
-        /// The job.
-        job_id: String,
-    },
-    /// The item's job was submitted.
-    Submitted {
-        /// The item.
-        key: String,
-        /// The job.
-        job_id: String,
-    },
-    /// A step whose outcome was unknown (a lost answer, a crash) was looked up on the
-    /// service: `happened` says whether it had taken place.
-    Reconciled {
-        /// The item.
-        key: String,
-        /// The step.
-        step: Step,
-        /// Whether the step had happened (else it is taken again).
-        happened: bool,
-    },
-    /// A step failed; the item is tried again on the next run.
-    Failed {
-        /// The item.
-        key: String,
-        /// The step.
-        step: Step,
-        /// Why.
-        error: Arc<rescale::Error>,
-    },
-}
-
-/// What a run of a batch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Summary {
-    /// Items in the ledger.
-    pub total: usize,
-    /// Items submitted, by this run or an earlier one.
-    pub submitted: usize,
-    /// Items this run submitted.
-    pub submitted_now: usize,
-    /// Steps whose unknown outcome was looked up on the service.
-    pub reconciled: usize,
-    /// Items that failed in this run, with the error: tried again on the next run.
-    pub failed: Vec<(String, String)>,
-}
-
-impl Summary {
-    /// `true` when every item is submitted.
-    pub fn is_complete(&self) -> bool {
-        self.submitted == self.total
-    }
-}
-
-type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Submits many jobs, each exactly once, through a ledger that survives crashes.
 ///

@@ -42,14 +42,16 @@
 
 mod batch;
 mod error;
+mod event;
 mod ledger;
 mod marker;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod sqlite_store;
 
-pub use batch::{Batch, BatchItem, Event, Step, Summary};
+pub use batch::{Batch, BatchItem};
 pub use error::BatchError;
+pub use event::{Event, Step, Summary};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;
