@@ -66,13 +66,13 @@ impl BatchItem {
 ///   is looked up on the service before anything is created again: the job's name carries
 ///   the item's mark ` [<batch id>/<key>]`, and a listing of the jobs (newest first, one
 ///   page after another) finds it; the job is created again only when a listing that
-///   cannot have missed it says it is absent: one that ended on its first page (a single
-///   answer of the service), or else the second of two listings in a row that agree job
-///   for job (a job created meanwhile only pushes the others towards pages not yet read,
-///   while a deletion can pull one onto a page already read, and a page's `count` cannot
-///   tell, as the service counts and reads a page at two moments). The list is read up to
-///   four times; after that the item fails in this run's [`Summary`] and waits for the
-///   next run;
+///   cannot have missed it says it is absent: one whose first page (a single answer of
+///   the service) already holds a job older than the lookup's margin, or else the second
+///   of two listings in a row that agree job for job (a deletion can pull a job onto a
+///   page already read, and the service counts the list and reads a page's jobs at two
+///   moments, so a job created in between can push the last one out of a page that looks
+///   like the end). The list is read up to four times; after that the item fails in this
+///   run's [`Summary`] and waits for the next run;
 /// - after three lost answers in a row for one item, it fails in the [`Summary`] with the
 ///   last one and waits for the next run, which looks it up;
 /// - a submit whose outcome is unknown is looked up in the job's status history (a job

@@ -77,14 +77,38 @@ pub(crate) struct Row {
     pub(crate) intent_at: Option<i64>,
 }
 
-/// Opens a SQLite file for several processes: WAL (readers never block the writer),
-/// a busy timeout instead of an immediate "database is locked", every commit on disk.
-pub(crate) fn open_shared(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
+/// Opens a SQLite file for several processes, with `schema` (run once it is open): WAL
+/// (readers never block the writer), a busy timeout instead of an immediate "database is
+/// locked", every commit on disk.
+///
+/// SQLite answers "busy" at once, without waiting out the busy timeout, when processes
+/// that open a new file together switch it to WAL or create its tables at the same
+/// moment; that setup is tried again until the timeout has passed.
+pub(crate) fn open_shared(
+    path: &Path,
+    busy: Duration,
+    schema: &str,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(conn)
+    let deadline = std::time::Instant::now() + busy;
+    loop {
+        let setup = conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|()| conn.execute_batch(schema));
+        match setup {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.map(|()| conn),
+        }
+    }
 }
 
 /// The ledger of one batch, held by one running batch at a time.
@@ -117,8 +141,9 @@ impl Ledger {
         runner
             .try_lock()
             .map_err(|_| BatchError::Busy(path.to_owned()))?;
-        let conn = open_shared(path, BUSY_TIMEOUT)?;
-        conn.execute_batch(
+        let conn = open_shared(
+            path,
+            BUSY_TIMEOUT,
             "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS items (
                  key TEXT PRIMARY KEY,

@@ -58,12 +58,15 @@ fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
 /// of the service's own payloads; its reference does not say), one page after another,
 /// back to `CLOCK_MARGIN` before `since_ms` (the oldest intent). A job found is found. A
 /// key is reported absent only from a listing that cannot have missed its job:
-/// - one that ended on its first page, a single answer of the service ([`read_jobs`] tells
-///   when a page ends the list);
-/// - else, the second of two listings in a row that agree job for job. A job can be
-///   missed only when jobs ahead of it are deleted while the pages are read (one pulled
-///   onto a page already read); a page's `count` cannot tell, as the service counts and
-///   reads a page's jobs at two moments, and creations can hide deletions from it.
+/// - one whose first page already holds a job older than the margin: a page's jobs are
+///   one answer, and every job newer than that one comes before it;
+/// - else, the second of two listings in a row that agree job for job. A listing can miss
+///   a job when jobs ahead of it are deleted while the pages are read (one pulled onto a
+///   page already read), or when the page it is on was cut short: the service counts the
+///   list, then reads a page's jobs up to that count, so a job created in between pushes
+///   the last one out of a page that looks like the end (`next` null). A page's `count`
+///   cannot tell either. A second listing that agrees with the first, job for job, saw
+///   none of those changes: a job created or deleted meanwhile would show.
 ///
 /// Otherwise the list is read again, up to `LOOKUPS` listings in all; after that the
 /// lookup fails, and the items wait for the next run.
@@ -81,9 +84,9 @@ pub(crate) async fn find_jobs(
             return Ok(found);
         }
         match listing {
-            Listing::OnePage => return Ok(found),
-            Listing::Pages(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
-            Listing::Pages(ids) => previous = Some(ids),
+            Listing::Settled => return Ok(found),
+            Listing::Read(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
+            Listing::Read(ids) => previous = Some(ids),
         }
     }
     Err(rescale::Error::Pagination(format!(
@@ -100,17 +103,16 @@ const PAGE_SIZE: u32 = 1000;
 
 /// What one listing saw, besides the jobs it found.
 enum Listing {
-    /// It ended on its first page: one answer of the service.
-    OnePage,
-    /// The ids of the jobs it read, in order, over several pages.
-    Pages(Vec<String>),
+    /// Its first page held a job older than the margin: nothing newer is missing.
+    Settled,
+    /// The ids of the jobs it read, in order, to compare with another listing's.
+    Read(Vec<String>),
 }
 
 /// One listing, one page after another, by page number: the jobs of `keys` found go into
 /// `found`. A page ends the listing when it holds fewer jobs than a page can and links no
-/// further, as its jobs are read at one moment; a full page is followed by the next
-/// number even when it links nowhere, as its `next` comes from a count taken at another
-/// moment (a job created in between pushes the last one past it). A 404 past the first
+/// further; a full page is followed by the next number even when it links nowhere, as its
+/// `next` comes from a count taken at another moment than its jobs. A 404 past the first
 /// page ends the listing (the list shrank).
 async fn read_jobs(
     client: &Client,
@@ -125,22 +127,15 @@ async fn read_jobs(
     let mut ids = Vec::new();
     let mut read = HashSet::new();
     let mut number = 1;
-    let listing = |number, ids| {
-        if number > 1 {
-            Listing::Pages(ids)
-        } else {
-            Listing::OnePage
-        }
-    };
     loop {
         let page = match list.page(number).await {
             Ok(page) => page,
-            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Pages(ids)),
+            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Read(ids)),
             Err(e) => return Err(e),
         };
         let ended = page.next.is_none() && page.results.len() < PAGE_SIZE as usize;
         if page.results.is_empty() {
-            return Ok(listing(number, ids));
+            return Ok(Listing::Read(ids));
         }
         // A page of jobs all read already: the service ignores the page number (or a
         // thousand jobs were created since the page before). Either way no listing ends.
@@ -161,19 +156,23 @@ async fn read_jobs(
                 .date_inserted
                 .is_some_and(|d| d.timestamp_millis() < stop_before)
             {
-                return Ok(listing(number, ids));
+                return Ok(if number == 1 {
+                    Listing::Settled
+                } else {
+                    Listing::Read(ids)
+                });
             }
             if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
                 found.insert(key.to_owned(), job.id.to_string());
                 if found.len() == keys.len() {
-                    return Ok(listing(number, ids));
+                    return Ok(Listing::Settled);
                 }
             }
             ids.push(job.id.to_string());
         }
         match number.checked_add(1) {
             Some(next) if !ended => number = next,
-            _ => return Ok(listing(number, ids)),
+            _ => return Ok(Listing::Read(ids)),
         }
     }
 }

@@ -51,8 +51,9 @@ impl SqliteStore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<SqliteStore> {
         let path = path.as_ref().to_owned();
-        let conn = crate::ledger::open_shared(&path, BUSY_TIMEOUT)?;
-        conn.execute_batch(
+        let conn = crate::ledger::open_shared(
+            &path,
+            BUSY_TIMEOUT,
             "CREATE TABLE IF NOT EXISTS rescale_throttle (
                  key TEXT PRIMARY KEY,
                  tat_ns INTEGER,

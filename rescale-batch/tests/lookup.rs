@@ -331,3 +331,27 @@ async fn a_service_that_ignores_the_page_number_ends_the_lookup_with_an_error() 
         .count();
     assert_eq!(gets, 2);
 }
+
+// The service counts the list ([J]: 1), then X is created, then it reads the page up to
+// the count: [X], a short page that links nowhere. It looks like the whole list, and is
+// not: a second listing is read, and finds J.
+fn cut_short_first(n: usize, name: &str, _: &str) -> Value {
+    match n {
+        0 => page(1, None, vec![summary("X", "other")]),
+        _ => page(2, None, vec![summary("X", "other"), summary("J", name)]),
+    }
+}
+
+#[tokio::test]
+async fn a_first_page_cut_short_by_a_stale_count_is_not_taken_for_the_whole_list() {
+    let (server, creates) = server(cut_short_first, steady_second).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
+    assert_eq!(listings(&server).await, 2);
+}

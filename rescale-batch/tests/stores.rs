@@ -160,3 +160,28 @@ async fn a_429_seen_through_redis_pauses_the_scope_for_every_machine() {
     let (a, b) = redis_pair(&unique("pause")).await;
     a_429_pauses_every_sharer(a, b).await;
 }
+
+#[test]
+fn sqlite_stores_opened_at_once_on_a_new_file_all_open() {
+    // Processes sharing a budget start together: SQLite answers "database is locked" at
+    // once, without waiting, to connections that switch a new file to WAL and create its
+    // table at the same moment. Each open waits that out. Many rounds, each on a fresh
+    // file, 8 connections let go together.
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..25 {
+        let path = dir.path().join(format!("budget-{round}.db"));
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for open in opens {
+            open.join().unwrap().unwrap();
+        }
+    }
+}
