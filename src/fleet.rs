@@ -302,12 +302,7 @@ impl FleetState {
             };
             match listed.get(id) {
                 // Listed with an empty status: not submitted (yet).
-                Some(None) => {
-                    if tracked.unsubmitted(id) {
-                        self.queue
-                            .push_back(FleetEvent::NotSubmitted { id: id.clone() });
-                    }
-                }
+                Some(None) => self.queue.extend(tracked.unsubmitted(id)),
                 Some(status) if !status.as_ref().is_some_and(JobStatus::is_final) => {
                     tracked.unsubmitted_polls = 0;
                     if let Some(now) = status
@@ -364,28 +359,27 @@ impl FleetState {
     fn forgive(&mut self, id: &JobId, not_submitted: bool) {
         if let Some(tracked) = self.watched.get_mut(id) {
             tracked.errors = 0;
-            if !not_submitted {
+            if not_submitted {
+                self.queue.extend(tracked.unsubmitted(id));
+            } else {
                 tracked.unsubmitted_polls = 0;
-            } else if tracked.unsubmitted(id) {
-                self.queue
-                    .push_back(FleetEvent::NotSubmitted { id: id.clone() });
             }
         }
     }
 }
 
 impl Tracked {
-    /// One more poll at which the job showed no sign of being submitted: `true` (and a
-    /// log line) when that makes it time to tell, once.
-    fn unsubmitted(&mut self, id: &JobId) -> bool {
+    /// One more poll at which the job showed no sign of being submitted: the event (and
+    /// a log line) when that makes it time to tell, once.
+    fn unsubmitted(&mut self, id: &JobId) -> Option<FleetEvent> {
         self.unsubmitted_polls = self.unsubmitted_polls.saturating_add(1);
         if self.unsubmitted_polls < crate::wait::POLLS_BEFORE_NOT_SUBMITTED
             || std::mem::replace(&mut self.told_not_submitted, true)
         {
-            return false;
+            return None;
         }
         crate::wait::warn_not_submitted(id.as_str());
-        true
+        Some(FleetEvent::NotSubmitted { id: id.clone() })
     }
 }
 

@@ -12,24 +12,31 @@ use rescale::jobs::{JobStatusEntry, JobSummary};
 use rescale::{Error, ItemStream};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-/// Serves `GET jobs/` page `number` (`None`: the request without `page`) `times` times.
-async fn serve(server: &MockServer, number: Option<&str>, response: ResponseTemplate) {
-    let mock = Mock::given(method("GET")).and(path(api_path("jobs/")));
-    let mock = match number {
+/// `GET <rest>` (relative to the API path) for page `number` (`None`: the request
+/// without `page`).
+fn list_page(rest: &str, number: Option<&str>) -> MockBuilder {
+    let mock = Mock::given(method("GET")).and(path(api_path(rest)));
+    match number {
         Some(n) => mock.and(query_param("page", n)),
         None => mock.and(query_param_is_missing("page")),
-    };
-    mock.respond_with(response).expect(1).mount(server).await;
+    }
+}
+
+/// Serves `GET jobs/` page `number` once.
+async fn serve(server: &MockServer, number: Option<&str>, response: ResponseTemplate) {
+    list_page("jobs/", number)
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 /// Serves `GET jobs/` page `number` as often as it is asked for: a page read at once that
 /// may be dropped before its request is sent, and read again.
 async fn serve_any(server: &MockServer, number: &str, response: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/")))
-        .and(query_param("page", number))
+    list_page("jobs/", Some(number))
         .respond_with(response)
         .mount(server)
         .await;
@@ -56,12 +63,8 @@ async fn serve_in_turn(
     responses: Vec<ResponseTemplate>,
 ) {
     for (turn, response) in responses.into_iter().enumerate() {
-        let mock = Mock::given(method("GET")).and(path(api_path("jobs/")));
-        let mock = match number {
-            Some(n) => mock.and(query_param("page", n)),
-            None => mock.and(query_param_is_missing("page")),
-        };
-        mock.respond_with(response)
+        list_page("jobs/", number)
+            .respond_with(response)
             .up_to_n_times(1)
             .expect(1)
             .with_priority(turn as u8 + 1)
@@ -340,12 +343,7 @@ async fn an_error_on_a_numbered_page_comes_after_the_items_before_it_and_ends_th
     let refused = ResponseTemplate::new(403).set_body_json(json!({"detail": "No access."}));
     serve(&server, Some("2"), refused).await;
     // Page 3 may or may not have been asked for; its items must not come out.
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/")))
-        .and(query_param("page", "3"))
-        .respond_with(page_of(5, None, &["e"]))
-        .mount(&server)
-        .await;
+    serve_any(&server, "3", page_of(5, None, &["e"])).await;
 
     let (items, err) = drain(client(&server).jobs().list().stream()).await;
 
@@ -390,11 +388,7 @@ async fn a_404_for_a_page_the_list_still_has_twice_is_an_error_not_its_end() {
     let not_found = || ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
     serve_in_turn(&server, Some("2"), vec![not_found(), not_found()]).await;
     // Page 3 may or may not be asked for before the stream ends: no answer is expected.
-    Mock::given(method("GET"))
-        .and(query_param("page", "3"))
-        .respond_with(page_of(6, None, &["e", "f"]))
-        .mount(&server)
-        .await;
+    serve_any(&server, "3", page_of(6, None, &["e", "f"])).await;
 
     let (items, err) = drain(client(&server).jobs().list().stream()).await;
 
@@ -592,12 +586,8 @@ async fn the_file_library_is_read_by_page_number_too_and_yields_each_file_once()
         }))
     };
     let serve_files = |number: Option<&'static str>, response: ResponseTemplate| {
-        let mock = Mock::given(method("GET")).and(path(api_path("files/")));
-        let mock = match number {
-            Some(n) => mock.and(query_param("page", n)),
-            None => mock.and(query_param_is_missing("page")),
-        };
-        mock.respond_with(response)
+        list_page("files/", number)
+            .respond_with(response)
             .expect(1)
             .mount_as_scoped(&server)
     };
@@ -608,9 +598,7 @@ async fn the_file_library_is_read_by_page_number_too_and_yields_each_file_once()
     let _second = serve_files(Some("2"), page(6, Some(third), &["F2", "F3"])).await;
     // F2's repeat sends page 3 again, after page 2 (its first request may or may not have
     // been sent).
-    Mock::given(method("GET"))
-        .and(path(api_path("files/")))
-        .and(query_param("page", "3"))
+    list_page("files/", Some("3"))
         .respond_with(page(6, None, &["F4", "F5"]))
         .mount(&server)
         .await;

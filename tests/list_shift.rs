@@ -152,6 +152,17 @@ async fn read(server: &Server, concurrency: usize) -> Vec<String> {
     all.into_iter().map(|j| j.id.to_string()).collect()
 }
 
+/// `created` jobs created at the head, nothing deleted, when page `waits` is read (after
+/// page `first` was answered).
+fn burst(waits: u64, first: u64, created: usize) -> Change {
+    Change {
+        waits,
+        first,
+        created: (0..created).map(|i| format!("n{i}")).collect(),
+        deleted: Vec::new(),
+    }
+}
+
 fn assert_each_once(ids: &[String], expected: &[String]) {
     for job in expected {
         let times = ids.iter().filter(|id| *id == job).count();
@@ -186,13 +197,7 @@ async fn a_burst_of_jobs_created_between_two_pages_is_remembered_past_the_window
     // 12 jobs, 6 pages, 2 at once (3 pages remembered): page 5 waits for page 6, then 8
     // jobs are created at the head, pushing the jobs of page 1 onto page 5's range. The
     // growth page 5 tells keeps those pages in mind: each job once, none missed.
-    let change = Change {
-        waits: 5,
-        first: 6,
-        created: (0..8).map(|i| format!("n{i}")).collect(),
-        deleted: Vec::new(),
-    };
-    let server = start(jobs(12), change).await;
+    let server = start(jobs(12), burst(5, 6, 8)).await;
 
     let ids = read(&server, 2).await;
 
@@ -202,13 +207,7 @@ async fn a_burst_of_jobs_created_between_two_pages_is_remembered_past_the_window
 #[tokio::test]
 async fn a_read_one_page_after_another_yields_each_job_once_after_a_burst() {
     // One page after another: 6 jobs are created just before page 4 is answered.
-    let change = Change {
-        waits: 4,
-        first: 1,
-        created: (0..6).map(|i| format!("n{i}")).collect(),
-        deleted: Vec::new(),
-    };
-    let server = start(jobs(12), change).await;
+    let server = start(jobs(12), burst(4, 1, 6)).await;
 
     let ids = read(&server, 1).await;
 

@@ -79,11 +79,8 @@ pub(crate) async fn find_jobs(
     let mut found = HashMap::new();
     let mut previous: Option<Vec<String>> = None;
     for _ in 0..LOOKUPS {
-        let listing = read_jobs(client, batch, keys, since_ms, &mut found).await?;
-        if found.len() == keys.len() {
-            return Ok(found);
-        }
-        match listing {
+        // A listing that found every key is `Settled`.
+        match read_jobs(client, batch, keys, since_ms, &mut found).await? {
             Listing::Settled => return Ok(found),
             Listing::Read(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
             Listing::Read(ids) => previous = Some(ids),
@@ -103,7 +100,8 @@ const PAGE_SIZE: u32 = 1000;
 
 /// What one listing saw, besides the jobs it found.
 enum Listing {
-    /// Its first page held a job older than the margin: nothing newer is missing.
+    /// It found every key, or its first page held a job older than the margin: nothing
+    /// newer is missing.
     Settled,
     /// The ids of the jobs it read, in order, to compare with another listing's.
     Read(Vec<String>),

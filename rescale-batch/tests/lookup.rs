@@ -78,34 +78,43 @@ async fn server(
         .mount(&server)
         .await;
     let next = format!("{}/api/v2/jobs/?page=2&page_size=1000", server.uri());
-    for (page, answer) in [(None, first), (Some("2"), second)] {
+    for (page, answer) in [("1", first), ("2", second)] {
         let respond = ListPage {
             reads: AtomicUsize::new(0),
             answer,
             name: name.clone(),
             next: next.clone(),
         };
-        let mock = Mock::given(method("GET")).and(path("/api/v2/jobs/"));
-        match page {
-            None => mock.and(query_param("page", "1")),
-            Some(n) => mock.and(query_param("page", n)),
-        }
-        .respond_with(respond)
-        .mount(&server)
-        .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/jobs/"))
+            .and(query_param("page", page))
+            .respond_with(respond)
+            .mount(&server)
+            .await;
     }
     (server, creates)
 }
 
-async fn run(
-    server: &MockServer,
-    ledger: &std::path::Path,
-) -> (rescale_batch::Summary, Vec<Event>) {
+/// One run of a batch of one item against [`server`]`(first, second)`, with a ledger of
+/// its own.
+struct Lookup {
+    server: MockServer,
+    creates: Arc<AtomicUsize>,
+    summary: rescale_batch::Summary,
+    events: Vec<Event>,
+}
+
+async fn lookup(
+    first: fn(usize, &str, &str) -> Value,
+    second: fn(usize, &str, &str) -> Value,
+) -> Lookup {
+    let (server, creates) = server(first, second).await;
+    let dir = tempfile::tempdir().unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let summary = Batch::new(
         common::client(&format!("{}/api/v2/", server.uri()), "key"),
-        ledger,
+        dir.path().join("b.ledger"),
     )
     .reconcile_after(Duration::ZERO)
     .on_event(move |e| seen.lock().unwrap().push(e.clone()))
@@ -113,7 +122,12 @@ async fn run(
     .await
     .unwrap();
     let events = events.lock().unwrap().clone();
-    (summary, events)
+    Lookup {
+        server,
+        creates,
+        summary,
+        events,
+    }
 }
 
 /// How many listings the server saw: requests for the first page.
@@ -153,9 +167,12 @@ fn shrunk_second(_: usize, _: &str, _: &str) -> Value {
 
 #[tokio::test]
 async fn a_listing_during_which_jobs_were_deleted_is_read_again_before_anything_is_created() {
-    let (server, creates) = server(shrinking_then_still_first, shrunk_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, events) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        server,
+        creates,
+        summary,
+        events,
+    } = lookup(shrinking_then_still_first, shrunk_second).await;
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(
         creates.load(Ordering::SeqCst),
@@ -191,9 +208,9 @@ fn ever_changing_first(n: usize, _: &str, next: &str) -> Value {
 
 #[tokio::test]
 async fn a_list_that_never_holds_still_leaves_the_item_for_the_next_run_and_says_why() {
-    let (server, creates) = server(ever_changing_first, shrunk_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        creates, summary, ..
+    } = lookup(ever_changing_first, shrunk_second).await;
     assert_eq!(
         creates.load(Ordering::SeqCst),
         1,
@@ -235,9 +252,9 @@ fn steady_second(_: usize, _: &str, _: &str) -> Value {
 
 #[tokio::test]
 async fn a_job_hidden_by_a_creation_and_a_deletion_under_an_unchanged_count_is_found() {
-    let (server, creates) = server(skewed_first, steady_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        creates, summary, ..
+    } = lookup(skewed_first, steady_second).await;
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(
         creates.load(Ordering::SeqCst),
@@ -257,9 +274,12 @@ fn still_first(_: usize, _: &str, next: &str) -> Value {
 
 #[tokio::test]
 async fn two_listings_that_agree_tell_the_job_is_absent() {
-    let (server, creates) = server(still_first, steady_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_, events) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        server,
+        creates,
+        events,
+        ..
+    } = lookup(still_first, steady_second).await;
     assert!(events.iter().any(|e| matches!(
         e,
         Event::Reconciled {
@@ -287,9 +307,9 @@ fn j_second(_: usize, name: &str, _: &str) -> Value {
 
 #[tokio::test]
 async fn a_full_first_page_that_links_nowhere_is_followed_by_page_2() {
-    let (server, creates) = server(full_first, j_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        creates, summary, ..
+    } = lookup(full_first, j_second).await;
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(
         creates.load(Ordering::SeqCst),
@@ -309,9 +329,12 @@ fn same_full_page(_: usize, _: &str, next: &str) -> Value {
 
 #[tokio::test]
 async fn a_service_that_ignores_the_page_number_ends_the_lookup_with_an_error() {
-    let (server, creates) = server(same_full_page, same_full_page).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        server,
+        creates,
+        summary,
+        ..
+    } = lookup(same_full_page, same_full_page).await;
     assert_eq!(
         creates.load(Ordering::SeqCst),
         1,
@@ -344,9 +367,12 @@ fn cut_short_first(n: usize, name: &str, _: &str) -> Value {
 
 #[tokio::test]
 async fn a_first_page_cut_short_by_a_stale_count_is_not_taken_for_the_whole_list() {
-    let (server, creates) = server(cut_short_first, steady_second).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(&server, &dir.path().join("b.ledger")).await;
+    let Lookup {
+        server,
+        creates,
+        summary,
+        ..
+    } = lookup(cut_short_first, steady_second).await;
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(
         creates.load(Ordering::SeqCst),

@@ -213,32 +213,22 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         };
         self.next_number = number + 1;
         let page = match page {
-            Ok(page) => page,
+            Ok(page) => Ok(Some(page)),
             // Past the end of a list that shrank while it was read, the list itself gone
             // (the job whose files these are was deleted), or a list that shrank and grew
             // back: the first page, read again, tells.
             Err(e) if e.is_not_found() => {
                 let client = self.walk.as_ref()?.client.clone();
                 let first_url = self.first_url.clone();
-                match ends_before::<T>(client.clone(), first_url, self.once.per_page, number).await
-                {
-                    Ok(true) => {
-                        self.done = true;
-                        return None;
-                    }
-                    // The list reaches this page again: it is read once more.
-                    Ok(false) => match get_page(&client, url.clone()).await {
-                        Ok(page) => page,
-                        Err(e) => {
-                            self.done = true;
-                            return Some(Err(e));
-                        }
-                    },
-                    Err(gone) => {
-                        self.done = true;
-                        return Some(Err(gone));
-                    }
-                }
+                after_not_found(client, first_url, self.once.per_page, number, url.clone()).await
+            }
+            Err(e) => Err(e),
+        };
+        let page = match page {
+            Ok(Some(page)) => page,
+            Ok(None) => {
+                self.done = true;
+                return None;
             }
             Err(e) => {
                 self.done = true;
@@ -294,19 +284,25 @@ fn page_url(first: &Url, number: u64) -> Url {
     url
 }
 
-/// Whether the list, read again from its first page (`first_url`, `per_page` items a
-/// page), now ends before page `number`: then a 404 for that page is the end of a list that
-/// shrank. An error when the list itself cannot be read (a 404 for a job's files once the
-/// job is deleted).
+/// After a 404 for page `number` (at `url`) of the list whose first page is `first_url`
+/// (`per_page` items a page): `None` when the first page, read again, says the list now
+/// ends before it (it shrank); the page read once more when the list reaches it again;
+/// the first page's error when the list itself is gone (a job's files once the job is
+/// deleted).
 #[cold]
-async fn ends_before<T: DeserializeOwned>(
+async fn after_not_found<T: DeserializeOwned>(
     client: crate::Client,
     first_url: Url,
     per_page: u64,
     number: u64,
-) -> Result<bool> {
+    url: Url,
+) -> Result<Option<Page<T>>> {
     let first: Page<T> = get_page(&client, first_url).await?;
-    Ok(first
+    let shrank = first
         .count
-        .is_some_and(|count| count.div_ceil(per_page.max(1)) < number))
+        .is_some_and(|count| count.div_ceil(per_page.max(1)) < number);
+    if shrank {
+        return Ok(None);
+    }
+    get_page(&client, url).await.map(Some)
 }
