@@ -77,7 +77,7 @@ pub(crate) async fn find_jobs(
     since_ms: i64,
 ) -> rescale::Result<HashMap<String, String>> {
     let mut found = HashMap::new();
-    let mut previous: Option<Vec<String>> = None;
+    let mut previous: Option<HashSet<String>> = None;
     for _ in 0..LOOKUPS {
         // A listing that found every key is `Settled`.
         match read_jobs(client, batch, keys, since_ms, &mut found).await? {
@@ -103,8 +103,10 @@ enum Listing {
     /// It found every key, or its first page held a job older than the margin: nothing
     /// newer is missing.
     Settled,
-    /// The ids of the jobs it read, in order, to compare with another listing's.
-    Read(Vec<String>),
+    /// The ids of the jobs on the pages it read, to compare with another listing's: a job
+    /// created or deleted between the two shows (the order is the jobs' age, which does
+    /// not change).
+    Read(HashSet<String>),
 }
 
 /// One listing, one page after another, by page number: the jobs of `keys` found go into
@@ -122,18 +124,17 @@ async fn read_jobs(
     let margin = i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(0);
     let stop_before = since_ms.saturating_sub(margin);
     let list = client.jobs().list().page_size(PAGE_SIZE);
-    let mut ids = Vec::new();
     let mut read = HashSet::new();
     let mut number = 1;
     loop {
         let page = match list.page(number).await {
             Ok(page) => page,
-            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Read(ids)),
+            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Read(read)),
             Err(e) => return Err(e),
         };
         let ended = page.next.is_none() && page.results.len() < PAGE_SIZE as usize;
         if page.results.is_empty() {
-            return Ok(Listing::Read(ids));
+            return Ok(Listing::Read(read));
         }
         // A page of jobs all read already: the service ignores the page number (or a
         // thousand jobs were created since the page before). Either way no listing ends.
@@ -157,7 +158,7 @@ async fn read_jobs(
                 return Ok(if number == 1 {
                     Listing::Settled
                 } else {
-                    Listing::Read(ids)
+                    Listing::Read(read)
                 });
             }
             if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
@@ -166,11 +167,10 @@ async fn read_jobs(
                     return Ok(Listing::Settled);
                 }
             }
-            ids.push(job.id.to_string());
         }
         match number.checked_add(1) {
             Some(next) if !ended => number = next,
-            _ => return Ok(Listing::Read(ids)),
+            _ => return Ok(Listing::Read(read)),
         }
     }
 }
