@@ -157,12 +157,16 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
     assert_eq!(tree(dir.path()), ["sub", "sub/result.txt"]);
     #[cfg(unix)]
     {
+        // The mode of any file this process creates (0666 less the umask): not left
+        // private like a temporary file, nor opened wider than the umask allows.
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(
-            mode, 0o644,
-            "a downloaded file is not left private like a temp file"
-        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        assert_eq!(mode(&target), mode(&plain));
+        if std::env::var_os(UMASK_077).is_some() {
+            assert_eq!(mode(&target), 0o600);
+        }
     }
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(
@@ -170,6 +174,25 @@ async fn download_writes_the_file_from_the_configured_host_and_leaves_no_temp_fi
         Some(format!("Token {}", common::KEY).as_str())
     );
     assert_eq!(header(req, "range"), None);
+}
+
+/// Set in the child of [`a_downloaded_file_follows_the_umask`], which runs under umask 077.
+const UMASK_077: &str = "RESCALE_TEST_UMASK_077";
+
+/// The download test again in a child process under `umask 077` (a process-wide setting,
+/// so not changed in this one): the file must come out 0600, where a fixed 0644 would let
+/// every local user read the results.
+#[cfg(unix)]
+#[test]
+fn a_downloaded_file_follows_the_umask() {
+    let status = std::process::Command::new("sh")
+        .args(["-c", "umask 077 && exec \"$0\" --exact \"$1\" --test-threads=1"])
+        .arg(std::env::current_exe().unwrap())
+        .arg("download_writes_the_file_from_the_configured_host_and_leaves_no_temp_file")
+        .env(UMASK_077, "1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the download under umask 077: {status}");
 }
 
 #[tokio::test]

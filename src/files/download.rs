@@ -107,11 +107,16 @@ impl Download {
         tokio::fs::create_dir_all(&parent)
             .await
             .map_err(io(&parent))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".rescale-download-")
-            .suffix(".part")
-            .tempfile_in(&parent)
-            .map_err(io(&parent))?;
+        let mut temp = tempfile::Builder::new();
+        temp.prefix(".rescale-download-").suffix(".part");
+        // A temporary file is private (0600) by default; the downloaded file gets the mode
+        // a file created by this process gets (0666 less the umask), given at creation.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            temp.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = temp.tempfile_in(&parent).map_err(io(&parent))?;
         let handle = temp.as_file().try_clone().map_err(io(temp.path()))?;
         let mut writer =
             BufWriter::with_capacity(WRITE_BUFFER_BYTES, tokio::fs::File::from_std(handle));
@@ -121,13 +126,6 @@ impl Download {
         let file = writer.into_inner();
         file.sync_all().await.map_err(io(temp.path()))?;
         drop(file);
-        // A temporary file is private (0600); the downloaded file gets the usual mode.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-                .map_err(io(temp.path()))?;
-        }
         temp.persist(target).map_err(|e| Error::Io {
             path: target.to_owned(),
             source: e.error,

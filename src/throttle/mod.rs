@@ -362,7 +362,7 @@ impl Throttle {
                 }
                 Ok(Admission::Wait(wait)) => {
                     // Short waits are routine; one a user would notice (the 101st
-                    // submission of an hour waits 3.6 s) is said at `info`.
+                    // submission of an hour waits 4 s) is said at `info`.
                     let wait_ms = wait.as_millis() as u64;
                     if wait >= NOTICEABLE_WAIT {
                         tracing::info!(
