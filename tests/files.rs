@@ -186,7 +186,10 @@ const UMASK_077: &str = "RESCALE_TEST_UMASK_077";
 #[test]
 fn a_downloaded_file_follows_the_umask() {
     let status = std::process::Command::new("sh")
-        .args(["-c", "umask 077 && exec \"$0\" --exact \"$1\" --test-threads=1"])
+        .args([
+            "-c",
+            "umask 077 && exec \"$0\" --exact \"$1\" --test-threads=1",
+        ])
         .arg(std::env::current_exe().unwrap())
         .arg("download_writes_the_file_from_the_configured_host_and_leaves_no_temp_file")
         .env(UMASK_077, "1")

@@ -211,3 +211,91 @@ async fn a_link_inside_the_directory_is_not_followed_outside() {
     );
     assert!(tree(&outside).is_empty());
 }
+
+#[tokio::test]
+async fn outputs_of_several_runs_on_one_path_are_refused_naming_both() {
+    // A `relativePath` is the path within a run: a DOE's runs each hold the same names.
+    let server = MockServer::start().await;
+    let files = vec![
+        ("run1U", "airFoil2D/0/U", b"run 1".to_vec()),
+        ("other", "process_output.log", b"done\n".to_vec()),
+        ("run2U", "./airFoil2D//0/U", b"run 2".to_vec()),
+    ];
+    mount_outputs(&server, "J", &files, &[0, 0, 0]).await;
+    let root = tempfile::tempdir().unwrap();
+
+    let err = client_at(&server.uri())
+        .files()
+        .download_outputs("J", root.path().join("out"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::UnsafePath { path, .. } if path == "./airFoil2D//0/U"),
+        "{err}"
+    );
+    let text = err.to_string();
+    for said in ["`run1U`", "`run2U`", "DownloadOutputs::run"] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert!(tree(root.path()).is_empty(), "{:?}", tree(root.path()));
+}
+
+#[tokio::test]
+async fn one_run_is_read_from_its_own_list() {
+    let server = MockServer::start().await;
+    let files = outputs();
+    mount_outputs(&server, "J/runs/2", &files, &[1, 1, 1]).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/J/files/"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let report = client_at(&server.uri())
+        .files()
+        .download_outputs("J", dir.path())
+        .run("2")
+        .await
+        .unwrap();
+
+    assert_eq!(report.downloaded.len(), files.len());
+    for (_, rel, bytes) in &files {
+        assert_eq!(
+            &std::fs::read(dir.path().join(rel)).unwrap(),
+            bytes,
+            "{rel}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_service_s_paths_in_errors_lose_the_key_and_are_cut() {
+    let key = common::KEY;
+    let long = format!("/{key}/{}", "x".repeat(100_000));
+    // A path the file system refuses (a name past 255 bytes) under a directory named
+    // after the key: the I/O error names the local path.
+    let too_long_name = format!("{key}/{}", "y".repeat(300));
+    for (bad, what) in [(long.as_str(), "refused"), (too_long_name.as_str(), "io")] {
+        let server = MockServer::start().await;
+        mount_outputs(&server, "J", &[("f", bad, b"x".to_vec())], &[0]).await;
+        let dir = tempfile::tempdir().unwrap();
+
+        let err = client_at(&server.uri())
+            .files()
+            .download_outputs("J", dir.path())
+            .await
+            .unwrap_err();
+
+        match (&err, what) {
+            (Error::UnsafePath { .. }, "refused") | (Error::Io { .. }, "io") => {}
+            _ => panic!("{what}: {err:?}"),
+        }
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(key), "{what}: the key is shown");
+        assert!(shown.contains("[redacted]"), "{what}: {shown}");
+        assert!(shown.len() < 4_000, "{what}: {} characters", shown.len());
+    }
+}

@@ -120,7 +120,9 @@ pub enum Error {
     /// Reading or writing a local file failed.
     #[error("I/O error on `{}`", path.display())]
     Io {
-        /// The local path involved.
+        /// The local path involved. Part of it may come from the service (an output's
+        /// `relativePath`): the API key is taken out of it, and a path longer than 512
+        /// characters is cut.
         path: std::path::PathBuf,
         /// The underlying error.
         #[source]
@@ -141,8 +143,9 @@ pub enum Error {
         actual: String,
     },
 
-    /// A path sent by the service would land outside the target directory; nothing was
-    /// written for it.
+    /// A path sent by the service was refused: it would land outside the target directory,
+    /// on something there that is not a plain directory, or on the path of another file
+    /// of the same download. Nothing was written for it.
     #[error("refusing the path `{path}` sent by the service: {reason}")]
     UnsafePath {
         /// The path as the service sent it (e.g. a `relativePath`).
@@ -306,8 +309,9 @@ impl Error {
         }
     }
 
-    /// The error with the server's text that a decode error quotes (its path and message)
-    /// cut as a body's snippet is. Applied after the key is taken out: a cut first could
+    /// The error with the server's text it quotes cut as a body's snippet is: a decode
+    /// error's path and message, a refused path, a checksum mismatch's file and sums, and
+    /// a local path past that length. Applied after the key is taken out: a cut first could
     /// leave part of the key behind, past the reach of the redaction.
     pub(crate) fn cut_quoted_text(mut self) -> Self {
         match &mut self {
@@ -316,6 +320,23 @@ impl Error {
                 *message = api::snippet(message);
             }
             Error::OutcomeUnknown { source, .. } => rewrite(source, Error::cut_quoted_text),
+            Error::UnsafePath { path, .. } => *path = api::snippet(path),
+            Error::ChecksumMismatch {
+                file,
+                expected,
+                actual,
+                ..
+            } => {
+                for s in [file, expected, actual] {
+                    *s = api::snippet(s);
+                }
+            }
+            Error::Io { path, .. } => {
+                let text = path.to_string_lossy();
+                if text.chars().count() > BODY_SNIPPET_CHARS {
+                    *path = api::snippet(&text).into();
+                }
+            }
             _ => {}
         }
         self

@@ -105,7 +105,12 @@ impl Redactor {
                 self.string(operation);
                 super::rewrite(source, |inner| self.error(inner));
             }
-            Error::Io { .. } => {}
+            // The path may hold the service's text (a `relativePath`).
+            Error::Io { path, .. } => {
+                if let Cow::Owned(clean) = self.text(&path.to_string_lossy()) {
+                    *path = clean.into();
+                }
+            }
         }
         err
     }

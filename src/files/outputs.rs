@@ -1,5 +1,6 @@
 //! Every output file of a job into a local directory.
 
+use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use super::download::Checker;
 use super::progress::{ProgressEvent, ProgressFn, Reporter};
 use super::{Files, JobFile};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, snippet};
 
 /// A download of a job's outputs being set up, from [`Files::download_outputs`]; `.await`
 /// it to run.
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 pub struct DownloadOutputs {
     client: Client,
     job_id: String,
+    run_id: Option<String>,
     dir: PathBuf,
     concurrency: usize,
     progress: Option<ProgressFn>,
@@ -29,6 +31,7 @@ impl std::fmt::Debug for DownloadOutputs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DownloadOutputs")
             .field("job_id", &self.job_id)
+            .field("run_id", &self.run_id)
             .field("dir", &self.dir)
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
@@ -59,6 +62,24 @@ impl Files {
     /// before anything is written. Each file is downloaded as
     /// [`Download::to_path`](super::Download::to_path) does it.
     ///
+    /// A `relativePath` is the file's path within its run, so a job with several runs (a
+    /// DOE) holds one `airFoil2D/system/fvSchemes` per run. Two files that would land on
+    /// one path are refused the same way, naming both, before anything is written (one
+    /// would overwrite the other): download such a job run by run, each into a
+    /// directory of its own, with [`run`](DownloadOutputs::run):
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rescale::Client) -> rescale::Result<()> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut runs = client.jobs().runs("LeeKa").stream();
+    /// while let Some(run) = runs.try_next().await? {
+    ///     let dir = format!("outputs/LeeKa/run-{}", run.id);
+    ///     client.files().download_outputs("LeeKa", dir).run(&run.id).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// It downloads the output files the service holds now. Before the job is over that
     /// may be some (a run snapshotted or stopped stores its files) or none, and a report
     /// of 0 files is not an error: wait for the job first
@@ -85,6 +106,7 @@ impl Files {
         DownloadOutputs {
             client: self.client.clone(),
             job_id: job_id.as_ref().to_owned(),
+            run_id: None,
             dir: dir.as_ref().to_owned(),
             concurrency: DownloadOutputs::DEFAULT_CONCURRENCY,
             progress: None,
@@ -119,21 +141,33 @@ impl DownloadOutputs {
         self
     }
 
+    /// Downloads the outputs of one run of the job only (`jobs/{id}/runs/{run}/files/`):
+    /// the way to fetch a job with several runs, each run into a directory of its own.
+    pub fn run(mut self, run_id: impl AsRef<str>) -> Self {
+        self.run_id = Some(run_id.as_ref().to_owned());
+        self
+    }
+
     /// Calls `f` as bytes arrive, for every file (events name the file's relative path).
     pub fn on_progress(mut self, f: impl Fn(ProgressEvent) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
         self
     }
 
-    async fn run(self) -> Result<OutputsReport> {
+    async fn fetch_all(self) -> Result<OutputsReport> {
         if self.concurrency == 0 {
             return Err(Error::invalid("concurrency", "must be at least 1"));
         }
-        let files: Vec<JobFile> = self
-            .client
-            .jobs()
-            .files(&self.job_id)
+        let jobs = self.client.jobs();
+        let listing = match &self.run_id {
+            Some(run_id) => jobs.run_files(&self.job_id, run_id),
+            None => jobs.files(&self.job_id),
+        };
+        // One page after another: the order of this list is undocumented, and pages read at
+        // once can miss a file that moved between them (most jobs fit in one page anyway).
+        let files: Vec<JobFile> = listing
             .page_size(1000)
+            .concurrency(1)
             .stream()
             .try_collect()
             .await?;
@@ -153,6 +187,7 @@ impl DownloadOutputs {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        refuse_shared_targets(&plan)?;
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|source| Error::Io {
@@ -209,8 +244,37 @@ impl IntoFuture for DownloadOutputs {
     type IntoFuture = BoxFuture<'static, Result<OutputsReport>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.run().boxed()
+        // Its own errors quote the service's paths: the key out of them, and cut.
+        let transport = Arc::clone(&self.client.transport);
+        async move { self.fetch_all().await.map_err(|e| transport.redact(e)) }.boxed()
     }
+}
+
+/// Refuses a plan in which two files would be written to one path (the outputs of a job
+/// with several runs share their `relativePath`s), naming both, before anything is written.
+/// Names that differ only in case are one file on Windows and macOS.
+fn refuse_shared_targets(plan: &[Planned]) -> Result<()> {
+    let mut seen = HashMap::with_capacity(plan.len());
+    for planned in plan {
+        let mut key = planned.target.to_string_lossy().into_owned();
+        if cfg!(any(windows, target_os = "macos")) {
+            key = key.to_lowercase();
+        }
+        if let Some(first) = seen.insert(key, &planned.file.id) {
+            return Err(Error::UnsafePath {
+                path: planned.relative.clone(),
+                reason: format!(
+                    "two output files, `{}` and `{}`, would both be written there, and one \
+                     would overwrite the other (a job with several runs holds each run's \
+                     files at their path within the run): download each run into a \
+                     directory of its own with `DownloadOutputs::run`",
+                    snippet(first),
+                    snippet(&planned.file.id)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Creates `parent` (a directory under `dir`) one level at a time, refusing to pass
