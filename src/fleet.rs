@@ -80,7 +80,9 @@ impl Jobs {
     /// finishes it with that error, and anything else keeps it watched; an empty history
     /// (a job never submitted) is told once, as [`NotSubmitted`](FleetEvent::NotSubmitted). Transient errors
     /// (429, 5xx, timeouts) are borne up to 5 in a row, for the list and for each job's
-    /// history; a non-transient error of the list is yielded and ends the stream. An id
+    /// history (a job seen in the list starts its count again), and so is a list that
+    /// changed under its read more than the read can follow ([`Error::Pagination`]); any
+    /// other error of the list is yielded and ends the stream. An id
     /// that is blank is an error before anything is sent. Dropping the stream stops polling.
     ///
     /// ```no_run
@@ -292,7 +294,7 @@ impl FleetState {
         let listed = match listed {
             Ok(listed) => listed,
             // Without the whole list, a missing job says nothing: poll again later.
-            Err(e) => return self.polling.tolerate(e, &mut self.list_errors),
+            Err(e) => return self.list_failed(e),
         };
         self.list_errors = 0;
         let mut missing = Vec::new();
@@ -300,6 +302,10 @@ impl FleetState {
             let Some(tracked) = self.watched.get_mut(id) else {
                 continue;
             };
+            // Seen in the list: its history's errors are no longer in a row.
+            if listed.contains_key(id) {
+                tracked.errors = 0;
+            }
             match listed.get(id) {
                 // Listed with an empty status: not submitted (yet).
                 Some(None) => self.queue.extend(tracked.unsubmitted(id)),
@@ -352,6 +358,19 @@ impl FleetState {
             self.queue.push_back(FleetEvent::Finished { id, outcome });
         }
         Ok(())
+    }
+
+    /// A read of the list that failed: polled again while the errors in a row are within
+    /// the budget, if transient, or if the list changed under the read more than it can
+    /// follow ([`Error::Pagination`]: the next poll reads it afresh); `Err` ends the fleet.
+    fn list_failed(&mut self, e: Error) -> Result<()> {
+        if matches!(e, Error::Pagination(_)) && self.list_errors < self.polling.max_transient_errors
+        {
+            self.list_errors += 1;
+            tracing::debug!(error = %e, "the list changed under its read; polling again");
+            return Ok(());
+        }
+        self.polling.tolerate(e, &mut self.list_errors)
     }
 
     /// A successful read of a job's history resets its count of errors in a row; an

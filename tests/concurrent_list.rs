@@ -378,6 +378,43 @@ async fn a_numbered_page_past_the_end_means_the_list_shrank_and_ends_it() {
 }
 
 #[tokio::test]
+async fn a_404_for_a_page_a_next_link_names_ends_a_list_that_shrank_at_any_concurrency() {
+    // 4 items (2 pages) when page 1 was read; 5 when page 2 was (it links to page 3);
+    // 4 again when page 3 was: past the end, as the first page, read again, tells.
+    for concurrency in [1, 10] {
+        let server = MockServer::start().await;
+        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
+        serve_in_turn(
+            &server,
+            None,
+            vec![
+                page_of(4, link(2), &["a", "b"]),
+                page_of(4, link(2), &["a", "b"]),
+            ],
+        )
+        .await;
+        serve(&server, Some("2"), page_of(5, link(3), &["c", "d"])).await;
+        let gone = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
+        serve(&server, Some("3"), gone).await;
+
+        let list = client(&server).jobs().list().page_size(2);
+        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
+
+        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
+        assert_eq!(
+            ids(&items),
+            ["a", "b", "c", "d"],
+            "concurrency {concurrency}"
+        );
+        assert_eq!(
+            pages_requested(&server).await,
+            [None, Some("2".into()), Some("3".into()), None],
+            "concurrency {concurrency}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_404_for_a_page_the_list_still_has_twice_is_an_error_not_its_end() {
     let server = MockServer::start().await;
     let next = api_url(&server, "jobs/?page=2&page_size=1000");

@@ -326,6 +326,44 @@ async fn transient_list_errors_are_borne_then_end_the_fleet() {
 }
 
 #[tokio::test]
+async fn a_list_that_changed_too_much_under_its_read_is_polled_again() {
+    let server = MockServer::start().await;
+    // A `next` link that cannot be followed (here: another origin) ends that read with a
+    // pagination error; the next poll reads the list afresh.
+    let body = json!({"count": 2000, "next": "https://elsewhere.example/api/v2/jobs/?page=2",
+                      "previous": null, "results": [summary("A", "Queued")]});
+    poll_answer(&server, ResponseTemplate::new(200).set_body_json(body)).await;
+    poll_answers(&server, vec![summary("A", "Queued")]).await;
+    poll_answers(&server, vec![]).await;
+    history_answers(&server, "A", &[("Completed", None)]).await;
+
+    let fleet = client(&server)
+        .jobs()
+        .watch_many(["A"])
+        .max_transient_errors(1);
+    assert_eq!(events(fleet).await, ["A Queued", "A succeeded"]);
+}
+
+#[tokio::test]
+async fn a_job_seen_in_the_list_starts_its_count_of_history_errors_again() {
+    let server = MockServer::start().await;
+    // A's history fails each time A is missing from a poll, with a poll that lists it in
+    // between: the errors are not in a row, and A stays watched until it finishes.
+    let busy = || ResponseTemplate::new(503).set_body_string("busy");
+    poll_answers(&server, vec![]).await;
+    history_answer(&server, "A", busy()).await;
+    poll_answers(&server, vec![summary("A", "Executing")]).await;
+    poll_answers(&server, vec![]).await;
+    history_answer(&server, "A", busy()).await;
+    poll_answers(&server, vec![]).await;
+    history_answers(&server, "A", &[("Completed", None)]).await;
+
+    let client = client_without_retries(&server.uri());
+    let fleet = client.jobs().watch_many(["A"]).max_transient_errors(1);
+    assert_eq!(events(fleet).await, ["A Executing", "A succeeded"]);
+}
+
+#[tokio::test]
 async fn a_non_transient_list_error_ends_the_fleet() {
     let server = MockServer::start().await;
     let refused = ResponseTemplate::new(401).set_body_json(json!({"detail": "Invalid token."}));

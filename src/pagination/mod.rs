@@ -225,11 +225,11 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     ///   one twice, or make a page look like page 1 repeated (an error);
     /// - an item created meanwhile may or may not be yielded;
     /// - a list that grew past its last page is followed through its `next` links; one
-    ///   that shrank ends where the service says the pages end (404 for a page past the
-    ///   end; read several at once, the first page is read again to tell that end from a
-    ///   list that is gone, such as the files of a job deleted meanwhile, whose 404 is an
-    ///   error, and from a list that reaches the page again, whose page is read once
-    ///   more).
+    ///   that shrank ends where the service says the pages end (a 404 for a page past
+    ///   the first, whether read by number or through a `next` link: the first page is
+    ///   read again to tell that end from a list that is gone, such as the files of a job
+    ///   deleted meanwhile, whose 404 is an error, and from a list that reaches the page
+    ///   again, whose page is read once more).
     ///
     /// Every request goes through the client, so the throttle counts each one, and the
     /// guards of the `next` links hold: a link to another origin, or to a page already
@@ -323,6 +323,7 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
             next: Some(self.base()),
             seen: HashSet::new(),
             required: self.params,
+            first: None,
         };
         let pages = match self.id_of {
             Some(id_of) => numbered::pages(walk, id_of, self.concurrency),
@@ -424,6 +425,9 @@ struct PageWalk {
     next: Option<Result<Url>>,
     seen: HashSet<String>,
     required: Vec<(String, String)>,
+    /// The first page's URL and its number of items, once it was read: what a 404 for a
+    /// later page is judged by.
+    first: Option<(Url, u64)>,
 }
 
 impl PageWalk {
@@ -435,13 +439,46 @@ impl PageWalk {
                 Ok(url) => url,
                 Err(e) => return Some((Err(e), walk)),
             };
-            let page: Result<Page<T>> = get_page(&walk.client, url.clone()).await;
-            if let Ok(page) = &page {
-                walk.next = page.next.as_deref().map(|next| walk.follow(&url, next));
+            let page = match get_page(&walk.client, url.clone()).await {
+                Err(e) if e.is_not_found() => walk.after_not_found(&url, e).await,
+                page => page.map(Some),
+            };
+            match page {
+                // The list shrank while it was read, and ends before this page now.
+                Ok(None) => None,
+                Ok(Some(page)) => {
+                    walk.first
+                        .get_or_insert_with(|| (url.clone(), page.results.len() as u64));
+                    walk.next = page.next.as_deref().map(|next| walk.follow(&url, next));
+                    Some((Ok(page), walk))
+                }
+                Err(e) => Some((Err(e), walk)),
             }
-            Some((page, walk))
         })
         .boxed()
+    }
+
+    /// After `err`, a 404 for the page at `url`: a page past the first, numbered by its
+    /// link, is judged by reading the first page again (the list shrank and ends before
+    /// it, it reaches the page again, or it is gone: see [`numbered::after_not_found`]);
+    /// the first page's 404, or a page the link does not number, is the error.
+    #[cold]
+    async fn after_not_found<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        err: Error,
+    ) -> Result<Option<Page<T>>> {
+        let number = url
+            .query_pairs()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        match (&self.first, number) {
+            (Some((first, per_page)), Some(number)) if number > 1 => {
+                let (client, first) = (self.client.clone(), first.clone());
+                numbered::after_not_found(client, first, *per_page, number, url.clone()).await
+            }
+            _ => Err(err),
+        }
     }
 
     /// Checks a `next` link and puts back what it dropped. The link is the server's

@@ -34,6 +34,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
             Ok(page) => page,
             Err(e) => return stream::iter([Err(e)]).boxed(),
         };
+        walk.first = Some((url.clone(), first.results.len() as u64));
         // The first page's `next` is checked like any other: origin, repeat.
         walk.next = first.next.as_deref().map(|next| walk.follow(&url, next));
         let mut once = Once::new(id_of, concurrency.saturating_add(1));
@@ -290,7 +291,7 @@ fn page_url(first: &Url, number: u64) -> Url {
 /// the first page's error when the list itself is gone (a job's files once the job is
 /// deleted).
 #[cold]
-async fn after_not_found<T: DeserializeOwned>(
+pub(super) async fn after_not_found<T: DeserializeOwned>(
     client: crate::Client,
     first_url: Url,
     per_page: u64,
