@@ -206,7 +206,10 @@ impl ClientBuilder {
 
     /// How long one attempt may take (default 30 s): until the whole answer for calls that
     /// return a value, until the headers for a download, whose body is governed by
-    /// [`read_idle_timeout`](ClientBuilder::read_idle_timeout). Each retry gets its own
+    /// [`read_idle_timeout`](ClientBuilder::read_idle_timeout). An upload's attempt may
+    /// take longer as long as its file keeps moving: the timeout counts from the last
+    /// chunk sent (or read from the file), so only a stall of that long cuts it, while
+    /// the file is sent or while its answer is awaited. Each retry gets its own
     /// attempt timeout; the whole operation is bounded by
     /// [`operation_timeout`](ClientBuilder::operation_timeout).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {

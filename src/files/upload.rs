@@ -16,7 +16,7 @@ use super::progress::{ProgressEvent, ProgressFn, Reporter};
 use super::{Files, JobFile};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::transport::{ApiRequest, Body, FormFactory};
+use crate::transport::{Activity, ApiRequest, Body, FormFactory};
 
 type BoxReader = Pin<Box<dyn AsyncRead + Send>>;
 
@@ -58,7 +58,10 @@ impl std::fmt::Debug for Upload {
 
 impl Files {
     /// Uploads the file at `path` under its own file name. The file is reopened if the
-    /// request has to be sent again.
+    /// request has to be sent again. The file streams from disk, so its size does not
+    /// matter, nor does how long it takes to send: the attempt timeout
+    /// ([`ClientBuilder::attempt_timeout`](crate::ClientBuilder::attempt_timeout), 30 s)
+    /// counts from the last chunk sent, and cuts only a stall.
     ///
     /// # Errors
     /// [`Error::Io`] when `path` cannot be found or read; [`Error::InvalidInput`] when
@@ -162,25 +165,26 @@ impl Upload {
         let progress = self.progress;
         let (factory, idempotent): (FormFactory, bool) = match self.source {
             Source::Path(path) => {
-                let factory = move || {
+                let factory = move |activity: &Activity| {
                     let path = path.clone();
                     let opened = stream::once(async move { tokio::fs::File::open(path).await });
                     // Capped: a file that grew since it was measured still sends `len` bytes.
                     let chunks = opened
                         .map_ok(move |file| ReaderStream::new(file.take(len)))
                         .try_flatten();
-                    Some(form(chunks, len, &name, progress.clone()))
+                    Some(form(chunks, len, &name, progress.clone(), activity.clone()))
                 };
                 (Arc::new(factory), true)
             }
             Source::Reader { reader, .. } => {
-                let factory = move || {
+                let factory = move |activity: &Activity| {
                     let reader = reader.lock().ok()?.take()?;
                     Some(form(
                         ReaderStream::new(reader.take(len)),
                         len,
                         &name,
                         progress.clone(),
+                        activity.clone(),
                     ))
                 };
                 (Arc::new(factory), false)
@@ -207,14 +211,24 @@ impl IntoFuture for Upload {
 }
 
 /// The multipart form of one attempt: field `file`, of known length, reporting progress
-/// as the body is read.
-fn form<S>(chunks: S, len: u64, name: &str, progress: Option<ProgressFn>) -> Form
+/// as the body is read (to the caller, and to the transport's `activity`, which keeps the
+/// attempt alive while the body moves).
+fn form<S>(
+    chunks: S,
+    len: u64,
+    name: &str,
+    progress: Option<ProgressFn>,
+    activity: Activity,
+) -> Form
 where
     S: futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
 {
     let mut reporter = Reporter::new(progress, name.to_owned(), Some(len));
     reporter.started();
-    let counted = chunks.inspect_ok(move |chunk| reporter.transferred(chunk.len() as u64));
+    let counted = chunks.inspect_ok(move |chunk| {
+        activity.touch();
+        reporter.transferred(chunk.len() as u64);
+    });
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::CONTENT_TYPE,
@@ -224,4 +238,33 @@ where
         .file_name(name.to_owned())
         .headers(headers);
     Form::new().part("file", part)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_form_marks_progress_for_the_transport_as_its_file_is_sent() {
+        let activity = Activity::new();
+        let chunks = stream::iter([Ok(bytes::Bytes::from_static(b"mesh data"))]);
+        let form = form(chunks, 9, "mesh.inp", None, activity.clone());
+        let mut request = reqwest::Client::new()
+            .post("http://127.0.0.1:9/api/v2/files/contents/")
+            .multipart(form)
+            .build()
+            .unwrap();
+        let body = request.body_mut().take().unwrap();
+        let before = activity.last();
+
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let sent = body.collect().await.unwrap().to_bytes();
+
+        assert!(sent.windows(9).any(|w| w == b"mesh data"));
+        assert_eq!(activity.last() - before, Duration::from_secs(5));
+    }
 }

@@ -23,7 +23,7 @@ mod request;
 
 use body::{decode, parse_retry_after};
 
-pub(crate) use request::{ApiRequest, Body, FormFactory};
+pub(crate) use request::{Activity, ApiRequest, Body, FormFactory};
 
 use crate::error::{ApiError, Error, Redactor, Result, host_of};
 use crate::retry::{Idempotency, Next, RetryPolicy, next_step};
@@ -319,18 +319,24 @@ impl Transport {
             };
             progress.waited(waited);
             // A multipart body that cannot be made again ends the retries with the last error.
-            let form = match (&req.body, attempt) {
-                (Body::Multipart(make), 1) => Some(make().ok_or_else(|| {
-                    Error::invalid(
-                        "body",
-                        "the upload body was consumed and cannot be sent again",
-                    )
-                })?),
-                (Body::Multipart(make), _) => match make() {
-                    Some(form) => Some(form),
-                    None => return Err(progress.take_last_error()),
-                },
-                _ => None,
+            // An upload's form, made anew for each attempt, reports its progress to the
+            // attempt's activity (see `until_idle`).
+            let (form, activity) = match &req.body {
+                Body::Multipart(make) => {
+                    let activity = Activity::new();
+                    let form = match (make(&activity), attempt) {
+                        (Some(form), _) => form,
+                        (None, 1) => {
+                            return Err(Error::invalid(
+                                "body",
+                                "the upload body was consumed and cannot be sent again",
+                            ));
+                        }
+                        (None, _) => return Err(progress.take_last_error()),
+                    };
+                    (Some(form), Some(activity))
+                }
+                _ => (None, None),
             };
             progress.attempts.store(attempt, Ordering::Relaxed);
             progress.in_flight.store(true, Ordering::Relaxed);
@@ -338,18 +344,14 @@ impl Transport {
             // pointer to it keeps the futures above it small, and at under 1 KB it takes
             // the allocator's fast path (the whole call, at 2 KB, did not).
             let this_attempt = Box::pin(async {
-                let response = self.send_once(req, form).await?;
+                let response = self.send_once(req, form, activity.as_ref()).await?;
                 span.record("status", response.status().as_u16());
                 read(response).await
             });
-            let outcome = tokio::time::timeout(self.settings.attempt_timeout, this_attempt)
+            let limit = self.settings.attempt_timeout;
+            let outcome = until_idle(limit, activity.as_ref(), this_attempt)
                 .await
-                .unwrap_or_else(|_| {
-                    Err(Error::Timeout(format!(
-                        "no answer within {:?} (attempt {attempt})",
-                        self.settings.attempt_timeout
-                    )))
-                });
+                .unwrap_or_else(|| Err(attempt_timed_out(limit, activity.is_some(), attempt)));
             progress.in_flight.store(false, Ordering::Relaxed);
             let err = match outcome {
                 Ok(value) => return Ok(value),
@@ -413,6 +415,7 @@ impl Transport {
         &self,
         req: &ApiRequest,
         mut form: Option<reqwest::multipart::Form>,
+        activity: Option<&Activity>,
     ) -> Result<reqwest::Response> {
         if !self.is_same_origin(&req.url) {
             // Resource modules only build URLs from the base; this guards the invariant.
@@ -446,27 +449,29 @@ impl Transport {
                 return Ok(response);
             }
             let note = match redirect::follow(&response, &method, &url, &mut hops) {
-                Ok(hop) => match request::body_for_hop(&req.body, with_body && hop.keep_body) {
-                    Ok(next) => {
-                        tracing::debug!(
-                            status = response.status().as_u16(),
-                            // The `Location` is the server's text.
-                            to = %self.redact_text(&format!(
-                                "{}{}",
-                                hop.url.origin().ascii_serialization(),
-                                hop.url.path()
-                            )),
-                            "following a redirect"
-                        );
-                        form = next;
-                        method = hop.method;
-                        url = hop.url;
-                        with_body &= hop.keep_body;
-                        continue;
+                Ok(hop) => {
+                    match request::body_for_hop(&req.body, with_body && hop.keep_body, activity) {
+                        Ok(next) => {
+                            tracing::debug!(
+                                status = response.status().as_u16(),
+                                // The `Location` is the server's text.
+                                to = %self.redact_text(&format!(
+                                    "{}{}",
+                                    hop.url.origin().ascii_serialization(),
+                                    hop.url.path()
+                                )),
+                                "following a redirect"
+                            );
+                            form = next;
+                            method = hop.method;
+                            url = hop.url;
+                            with_body &= hop.keep_body;
+                            continue;
+                        }
+                        // The redirect is the answer: nothing was stored, and it says why.
+                        Err(note) => Some(note),
                     }
-                    // The redirect is the answer: nothing was stored, and it says why.
-                    Err(note) => Some(note),
-                },
+                }
                 Err(note) => note,
             };
             // Boxed: an error's body reading would otherwise widen every call's future.
@@ -564,6 +569,40 @@ impl Progress {
             .take()
             .unwrap_or_else(|| Error::invalid("body", "the upload body cannot be sent again"))
     }
+}
+
+/// `attempt`, cut (`None`) once `limit` has passed since it started, or, for an attempt
+/// whose body reports its progress, since that body's last progress.
+async fn until_idle<T>(
+    limit: Duration,
+    activity: Option<&Activity>,
+    attempt: impl Future<Output = T>,
+) -> Option<T> {
+    let mut attempt = std::pin::pin!(attempt);
+    let Some(mut deadline) = Instant::now().checked_add(limit) else {
+        return Some(attempt.await);
+    };
+    loop {
+        if let Ok(done) = tokio::time::timeout_at(deadline, attempt.as_mut()).await {
+            return Some(done);
+        }
+        match activity.and_then(|a| a.last().checked_add(limit)) {
+            Some(later) if later > deadline => deadline = later,
+            _ => return None,
+        }
+    }
+}
+
+/// The error of an attempt cut by its timeout.
+#[cold]
+fn attempt_timed_out(limit: Duration, streamed_body: bool, attempt: u32) -> Error {
+    Error::Timeout(if streamed_body {
+        format!(
+            "no progress for {limit:?}: nothing more of the body sent, or no answer after it (attempt {attempt})"
+        )
+    } else {
+        format!("no answer within {limit:?} (attempt {attempt})")
+    })
 }
 
 fn map_reqwest(e: reqwest::Error) -> Error {
