@@ -66,7 +66,10 @@ fn key_in<'a>(name: &'a str, batch: &str) -> Option<&'a str> {
 ///   list, then reads a page's jobs up to that count, so a job created in between pushes
 ///   the last one out of a page that looks like the end (`next` null). A page's `count`
 ///   cannot tell either. A second listing that agrees with the first, job for job, saw
-///   none of those changes: a job created or deleted meanwhile would show.
+///   none of those changes: a job created or deleted meanwhile would show. A listing in
+///   which a page repeats a job of the pages before it saw jobs created while it read
+///   (they push every job down a place), which could have cut its last page short: it
+///   is no witness, and no listing counts as agreeing with it.
 ///
 /// Otherwise the list is read again, up to `LOOKUPS` listings in all; after that the
 /// lookup fails, and the items wait for the next run.
@@ -84,6 +87,8 @@ pub(crate) async fn find_jobs(
             Listing::Settled => return Ok(found),
             Listing::Read(ids) if previous.as_ref() == Some(&ids) => return Ok(found),
             Listing::Read(ids) => previous = Some(ids),
+            // Not a witness, nor what the next listing may agree with.
+            Listing::Changed => previous = None,
         }
     }
     Err(rescale::Error::Pagination(format!(
@@ -107,6 +112,8 @@ enum Listing {
     /// created or deleted between the two shows (the order is the jobs' age, which does
     /// not change).
     Read(HashSet<String>),
+    /// A page repeated a job of the pages before it: jobs were created while it read.
+    Changed,
 }
 
 /// One listing, one page after another, by page number: the jobs of `keys` found go into
@@ -125,16 +132,21 @@ async fn read_jobs(
     let stop_before = since_ms.saturating_sub(margin);
     let list = client.jobs().list().page_size(PAGE_SIZE);
     let mut read = HashSet::new();
+    let mut repeated = false;
+    let read_through = |read, repeated| match repeated {
+        true => Listing::Changed,
+        false => Listing::Read(read),
+    };
     let mut number = 1;
     loop {
         let page = match list.page(number).await {
             Ok(page) => page,
-            Err(e) if e.is_not_found() && number > 1 => return Ok(Listing::Read(read)),
+            Err(e) if e.is_not_found() && number > 1 => return Ok(read_through(read, repeated)),
             Err(e) => return Err(e),
         };
         let ended = page.next.is_none() && page.results.len() < PAGE_SIZE as usize;
         if page.results.is_empty() {
-            return Ok(Listing::Read(read));
+            return Ok(read_through(read, repeated));
         }
         // A page of jobs all read already: the service ignores the page number (or a
         // thousand jobs were created since the page before). Either way no listing ends.
@@ -149,7 +161,9 @@ async fn read_jobs(
                  service seems to ignore the page number"
             )));
         }
-        read.extend(page.results.iter().map(|job| job.id.to_string()));
+        for job in &page.results {
+            repeated |= !read.insert(job.id.to_string());
+        }
         for job in page.results {
             if job
                 .date_inserted
@@ -158,7 +172,7 @@ async fn read_jobs(
                 return Ok(if number == 1 {
                     Listing::Settled
                 } else {
-                    Listing::Read(read)
+                    read_through(read, repeated)
                 });
             }
             if let Some(key) = key_in(&job.name, batch).filter(|k| keys.contains(*k)) {
@@ -170,7 +184,7 @@ async fn read_jobs(
         }
         match number.checked_add(1) {
             Some(next) if !ended => number = next,
-            _ => return Ok(Listing::Read(read)),
+            _ => return Ok(read_through(read, repeated)),
         }
     }
 }

@@ -381,3 +381,36 @@ async fn a_first_page_cut_short_by_a_stale_count_is_not_taken_for_the_whole_list
     );
     assert_eq!(listings(&server).await, 2);
 }
+
+// J, the job whose create answer was lost, is the oldest of the account (all others are
+// newer than the margin). In each listing page 1 reads [A1..A1000] under count 1002;
+// page 2 is counted at 1002, then a job is created (pushing A1000 down and J out of
+// reach) and page 2 read up to the stale count: [A1000 B], linking nowhere. The job is
+// deleted before the next listing, and the same happens again. The two listings agree
+// job for job, but both repeated A1000: they saw creations, and witness nothing.
+fn a_thousand_first(_: usize, _: &str, next: &str) -> Value {
+    let jobs = (1..=1000).map(|i| summary(&format!("A{i}"), "other")).collect();
+    page(1002, Some(next), jobs)
+}
+
+fn cut_by_a_creation_second(_: usize, _: &str, _: &str) -> Value {
+    page(1002, None, vec![summary("A1000", "other"), summary("B", "other")])
+}
+
+#[tokio::test]
+async fn listings_that_saw_jobs_created_while_they_read_are_no_witness_of_absence() {
+    let Lookup {
+        server,
+        creates,
+        summary,
+        ..
+    } = lookup(a_thousand_first, cut_by_a_creation_second).await;
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        1,
+        "the job was created twice"
+    );
+    assert_eq!(listings(&server).await, 4);
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert!(summary.failed[0].1.contains("4 listings"), "{summary:?}");
+}
