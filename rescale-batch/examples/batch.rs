@@ -1,6 +1,6 @@
 //! `rescale batch FILE.csv`: submit every row of a CSV file as a job, exactly once, with a
 //! progress bar. Interrupt it (Ctrl-C) or kill it at any moment and run it again: it
-//! resumes from its ledger (`FILE.ledger` beside the CSV) with no job twice and none lost.
+//! resumes from its ledger (beside the CSV: `sweep.ledger` for `sweep.csv`) with no job twice and none lost.
 //!
 //! ```text
 //! cargo run -p rescale-batch --example batch -- rescale-batch/examples/sweep.csv

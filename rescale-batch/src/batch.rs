@@ -10,7 +10,7 @@ use rescale::Client;
 use rescale::jobs::{InputFile, NewJob};
 
 use crate::error::BatchError;
-use crate::event::{Callback, Event, Step, Summary};
+use crate::event::{Callback, Event, Step, Summary, with_causes};
 use crate::ledger::{Ledger, Row, State, now_ms};
 use crate::marker::{check_key, find_jobs, mark, was_submitted};
 
@@ -221,7 +221,9 @@ impl Runner {
                     s.submitted_now += 1;
                 }
                 Event::Reconciled { .. } => s.reconciled += 1,
-                Event::Failed { key, error, .. } => s.failed.push((key.clone(), error.to_string())),
+                Event::Failed { key, error, .. } => {
+                    s.failed.push((key.clone(), with_causes(error.as_ref())))
+                }
                 _ => {}
             }
         }
@@ -240,7 +242,7 @@ impl Runner {
         // A refusal (4xx, bad input) is recorded as such; anything else leaves the item at
         // its last certain state.
         if !error.is_retryable() {
-            self.ledger.failed(&row.key, &error.to_string()).await?;
+            self.ledger.failed(&row.key, &with_causes(&error)).await?;
         } else {
             self.ledger.set(&row.key, back_to).await?;
         }
@@ -338,6 +340,15 @@ impl Runner {
     async fn drive(&self, mut row: Row) -> Result<(), BatchError> {
         if matches!(row.state, State::Failed) {
             return Ok(());
+        }
+        // Checked as given, before its uploads, and before its mark lengthens its name (a
+        // blank name would pass with the mark).
+        if matches!(
+            row.state,
+            State::Pending | State::Uploading | State::Uploaded
+        ) && let Err(e) = row.job.validate()
+        {
+            return self.fail(&row, Step::Create, e, State::Pending).await;
         }
         if matches!(row.state, State::Pending | State::Uploading) {
             match self.upload(&mut row).await? {

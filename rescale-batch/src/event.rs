@@ -87,8 +87,23 @@ pub struct Summary {
     pub submitted_now: usize,
     /// Steps whose unknown outcome was looked up on the service.
     pub reconciled: usize,
-    /// Items that failed in this run, with the error: tried again on the next run.
+    /// Items that failed in this run, with the error and its causes on one line
+    /// (`I/O error on `inputs/p-3.inp`: No such file or directory (os error 2)`): tried
+    /// again on the next run.
     pub failed: Vec<(String, String)>,
+}
+
+/// `error` and each of its causes (`source()`), joined by `: `: an error's `Display` is
+/// its own level only.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl Summary {

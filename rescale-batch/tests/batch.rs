@@ -213,6 +213,53 @@ async fn a_refused_item_fails_alone_and_the_others_are_submitted() {
 }
 
 #[tokio::test]
+async fn a_blank_job_name_fails_its_item_before_anything_is_sent_for_it() {
+    let fake = FakeRescale::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut blank = rescale_batch::BatchItem::new("blank", {
+        let mut job = common::job(2);
+        job.name = " ".into();
+        job
+    });
+    let input = dir.path().join("blank.inp");
+    std::fs::write(&input, b"mesh").unwrap();
+    blank = blank.input(&input);
+    let items = vec![rescale_batch::BatchItem::new("fine", common::job(1)), blank];
+
+    let summary = batch(&fake, &dir.path().join("b.ledger"))
+        .run(items)
+        .await
+        .unwrap();
+
+    assert_eq!((summary.total, summary.submitted), (2, 1));
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert_eq!(summary.failed[0].0, "blank");
+    assert!(summary.failed[0].1.contains("`name`"), "{summary:?}");
+    assert_eq!(fake.request_count("POST jobs/"), 1);
+    assert_eq!(fake.request_count("POST files/contents/"), 0);
+}
+
+#[tokio::test]
+async fn a_failure_in_the_summary_says_its_cause() {
+    let fake = FakeRescale::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-input.inp");
+    let item = rescale_batch::BatchItem::new("p", common::job(1)).input(&missing);
+
+    let summary = batch(&fake, &dir.path().join("b.ledger"))
+        .run([item])
+        .await
+        .unwrap();
+
+    let (key, error) = &summary.failed[0];
+    assert_eq!(key, "p");
+    // The error's own level, then its cause (`Display` of `rescale::Error` is one level).
+    let said = format!("I/O error on `{}`: ", missing.display());
+    assert!(error.starts_with(&said), "{error}");
+    assert!(error.len() > said.len(), "{error}");
+}
+
+#[tokio::test]
 async fn one_running_batch_holds_a_ledger() {
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();

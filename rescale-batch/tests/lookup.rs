@@ -389,12 +389,18 @@ async fn a_first_page_cut_short_by_a_stale_count_is_not_taken_for_the_whole_list
 // deleted before the next listing, and the same happens again. The two listings agree
 // job for job, but both repeated A1000: they saw creations, and witness nothing.
 fn a_thousand_first(_: usize, _: &str, next: &str) -> Value {
-    let jobs = (1..=1000).map(|i| summary(&format!("A{i}"), "other")).collect();
+    let jobs = (1..=1000)
+        .map(|i| summary(&format!("A{i}"), "other"))
+        .collect();
     page(1002, Some(next), jobs)
 }
 
 fn cut_by_a_creation_second(_: usize, _: &str, _: &str) -> Value {
-    page(1002, None, vec![summary("A1000", "other"), summary("B", "other")])
+    page(
+        1002,
+        None,
+        vec![summary("A1000", "other"), summary("B", "other")],
+    )
 }
 
 #[tokio::test]
