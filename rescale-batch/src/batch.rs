@@ -148,8 +148,11 @@ impl Batch {
         self
     }
 
-    /// Adds the items that are not in the ledger yet (an item already there keeps its
-    /// first definition), then takes every unfinished item of the ledger to submitted.
+    /// Adds the items that are not in the ledger yet, then takes every unfinished item of
+    /// the ledger to submitted. An item already there takes the definition given now as
+    /// long as its job was never created nor may have been (so a fixed mistake, such as an
+    /// input's path, takes effect; its uploads are made again if its inputs changed);
+    /// from its create on, it keeps the definition its job was created with.
     pub async fn run(
         self,
         items: impl IntoIterator<Item = BatchItem>,

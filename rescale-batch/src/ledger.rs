@@ -189,8 +189,9 @@ impl Ledger {
         .map_err(BatchError::Ledger)
     }
 
-    /// Adds the items not in the ledger yet (an item already there keeps its first
-    /// definition), in one transaction.
+    /// Adds the items not in the ledger yet, and gives an item already there its new
+    /// definition while its job was never created (see [`Batch::run`](crate::Batch::run)),
+    /// in one transaction.
     pub(crate) async fn add(
         &self,
         items: Vec<(String, NewJob, Vec<PathBuf>)>,
@@ -205,15 +206,26 @@ impl Ledger {
                     "INSERT OR IGNORE INTO items (key, seq, job, inputs, state, updated_at)
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
                 )?;
+                // An item whose job was never created, nor may have been (no create under
+                // way), takes the definition given now: a mistake fixed in it takes effect.
+                // Its uploads are kept if its inputs are the same, made again if not.
+                let mut redefine = tx.prepare(
+                    "UPDATE items SET job = ?2,
+                         file_ids = CASE WHEN inputs = ?3 THEN file_ids ELSE '[]' END,
+                         state = CASE WHEN inputs = ?3 THEN state ELSE 'pending' END,
+                         inputs = ?3, updated_at = ?4
+                     WHERE key = ?1 AND job_id IS NULL
+                       AND state IN ('pending', 'uploading', 'uploaded', 'failed')
+                       AND (job <> ?2 OR inputs <> ?3)",
+                )?;
                 for (key, job, inputs) in items {
                     seq += 1;
-                    added += insert.execute(params![
-                        key,
-                        seq,
-                        to_json(&job),
-                        to_json(&inputs),
-                        now_ms()
-                    ])?;
+                    let (job, inputs, now) = (to_json(&job), to_json(&inputs), now_ms());
+                    let inserted = insert.execute(params![key, seq, job, inputs, now])?;
+                    if inserted == 0 {
+                        redefine.execute(params![key, job, inputs, now])?;
+                    }
+                    added += inserted;
                 }
             }
             tx.commit()?;

@@ -260,6 +260,43 @@ async fn a_failure_in_the_summary_says_its_cause() {
 }
 
 #[tokio::test]
+async fn a_mistake_fixed_in_an_item_takes_effect_until_its_job_is_created() {
+    let fake = FakeRescale::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("b.ledger");
+    let good = dir.path().join("mesh.inp");
+    std::fs::write(&good, b"mesh").unwrap();
+    let with_input = |key: &str, job, input: &std::path::Path| {
+        rescale_batch::BatchItem::new(key, job).input(input)
+    };
+
+    // A wrong path: the item fails at its upload, and nothing else is sent for it.
+    let wrong = dir.path().join("mehs.inp");
+    let first = batch(&fake, &ledger)
+        .run([with_input("p", common::job(1), &wrong)])
+        .await
+        .unwrap();
+    assert_eq!(first.failed.len(), 1, "{first:?}");
+
+    // The path fixed: the next run uploads it and submits the job.
+    let second = batch(&fake, &ledger)
+        .run([with_input("p", common::job(1), &good)])
+        .await
+        .unwrap();
+    assert!(second.is_complete(), "{second:?}");
+    assert_eq!(fake.request_count("POST files/contents/"), 1);
+
+    // Once created, the item keeps its definition: a change is not a second job.
+    let third = batch(&fake, &ledger)
+        .run([with_input("p", common::job(2), &good)])
+        .await
+        .unwrap();
+    assert_eq!((third.submitted, third.submitted_now), (1, 0));
+    assert_eq!(fake.request_count("POST jobs/"), 1);
+    assert_eq!(fake.request_count("POST jobs/{id}/submit/"), 1);
+}
+
+#[tokio::test]
 async fn one_running_batch_holds_a_ledger() {
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();
