@@ -145,6 +145,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 progress.set_message(format!("{key}: {job_id}"));
             }
             Event::Failed { key, error, .. } => progress.println(format!("{key}: {error}")),
+            Event::Waiting { keys, step, wait } if !wait.is_zero() => progress.println(format!(
+                "{} item(s) with a {step:?} of unknown outcome: looking them up on the service in {} s",
+                keys.len(),
+                wait.as_secs()
+            )),
             Event::Reconciled {
                 key,
                 step,

@@ -258,14 +258,23 @@ impl Runner {
     }
 
     /// Waits until `reconcile_after` has passed since the intent of `intent_at`.
-    async fn grace(&self, intent_at: Option<i64>) {
+    /// Said as [`Event::Waiting`] (and, when there is a wait, a log line) for the `keys`
+    /// whose `step` is looked up.
+    async fn grace(&self, intent_at: Option<i64>, step: Step, keys: Vec<String>) {
         let due = intent_at
             .unwrap_or(0)
             .saturating_add(i64::try_from(self.reconcile_after.as_millis()).unwrap_or(i64::MAX));
-        let left = due - now_ms();
-        if left > 0 {
-            tokio::time::sleep(Duration::from_millis(left.unsigned_abs())).await;
+        let wait = Duration::from_millis(due.saturating_sub(now_ms()).max(0).unsigned_abs());
+        if !wait.is_zero() {
+            tracing::info!(
+                items = keys.len(),
+                ?step,
+                wait_ms = wait.as_millis() as u64,
+                "waiting before looking up steps whose outcome is unknown"
+            );
         }
+        self.emit(Event::Waiting { keys, step, wait });
+        tokio::time::sleep(wait).await;
     }
 
     /// Looks up, in one listing, the jobs of every item whose create had an unknown
@@ -284,8 +293,9 @@ impl Runner {
             .filter_map(|r| r.intent_at)
             .min()
             .unwrap_or(0);
-        self.grace(latest).await;
-        let keys: HashSet<String> = unknown.iter().map(|r| r.key.clone()).collect();
+        let keys: Vec<String> = unknown.iter().map(|r| r.key.clone()).collect();
+        self.grace(latest, Step::Create, keys.clone()).await;
+        let keys: HashSet<String> = keys.into_iter().collect();
         let found = match find_jobs(&self.client, &self.ledger.batch_id, &keys, oldest).await {
             Ok(found) => found,
             Err(e) => {
@@ -429,7 +439,8 @@ impl Runner {
                     return Ok(Outcome::Done(()));
                 }
                 Err(e) if e.is_outcome_unknown() => {
-                    self.grace(row.intent_at).await;
+                    self.grace(row.intent_at, Step::Create, vec![row.key.clone()])
+                        .await;
                     let keys = HashSet::from([row.key.clone()]);
                     let since = row.intent_at.unwrap_or(0);
                     let found: HashMap<String, String> =
@@ -472,7 +483,8 @@ impl Runner {
         let mut lost = None;
         for _ in 0..MAX_UNKNOWN {
             if unknown {
-                self.grace(row.intent_at).await;
+                self.grace(row.intent_at, Step::Submit, vec![row.key.clone()])
+                    .await;
                 let happened = match was_submitted(&self.client, &job_id).await {
                     Ok(happened) => happened,
                     Err(e) => {

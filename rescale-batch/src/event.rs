@@ -54,6 +54,18 @@ pub enum Event {
         /// The job.
         job_id: String,
     },
+    /// Steps whose outcome is unknown (a lost answer, a crash) are looked up on the
+    /// service once `wait` has passed (what is left of
+    /// [`reconcile_after`](crate::Batch::reconcile_after) since they were sent, perhaps
+    /// nothing: a request still on its way must not be missed). Nothing is recorded for it.
+    Waiting {
+        /// The items looked up.
+        keys: Vec<String>,
+        /// The step.
+        step: Step,
+        /// How long until the lookup.
+        wait: std::time::Duration,
+    },
     /// A step whose outcome was unknown (a lost answer, a crash) was looked up on the
     /// service: `happened` says whether it had taken place.
     Reconciled {

@@ -164,6 +164,41 @@ async fn a_submit_whose_answer_was_lost_is_read_from_the_history_and_not_sent_ag
 }
 
 #[tokio::test]
+async fn the_wait_before_a_lookup_is_told() {
+    let fake = FakeRescale::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    fake.aim_fault("POST jobs/", Aim::AnswerLost(Fault::GatewayTimeout), 1);
+    let summary = batch(&fake, &dir.path().join("b.ledger"))
+        .concurrency(1)
+        .reconcile_after(Duration::from_millis(50))
+        .on_event(move |e| seen.lock().unwrap().push(e.clone()))
+        .run(items(1, dir.path()))
+        .await
+        .unwrap();
+    assert!(summary.is_complete(), "{summary:?}");
+    let events = events.lock().unwrap();
+    let waited = events
+        .iter()
+        .position(|e| matches!(e, Event::Waiting { keys, step: Step::Create, wait } if keys == &["point-1"] && *wait <= Duration::from_millis(50)))
+        .expect("a Waiting event");
+    let looked_up = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                Event::Reconciled {
+                    step: Step::Create,
+                    ..
+                }
+            )
+        })
+        .expect("a lookup");
+    assert!(waited < looked_up);
+}
+
+#[tokio::test]
 async fn a_submit_that_did_not_happen_is_sent_again() {
     let fake = FakeRescale::start().await;
     let dir = tempfile::tempdir().unwrap();
