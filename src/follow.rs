@@ -64,7 +64,11 @@ impl Jobs {
     ///   and some of those repeats may not be yielded.
     /// - The stream ends when the run completes (its `dateCompleted` is set), or when the
     ///   tail is refused and the job has reached a final status; lines written after the
-    ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)).
+    ///   last poll are in the run's output files ([`run_files`](Jobs::run_files)). So a
+    ///   stream that ends without a line met a run already over: it does not tell a file
+    ///   that never existed from one the run wrote, which only its output files can.
+    ///   Runs are numbered by the service; [`runs`](Jobs::runs) lists them (`"1"` is the
+    ///   first run of a job).
     /// - A run that has not started yet (a job just submitted) is waited for: polling goes
     ///   on until its file can be read. A tail refused at two polls in a row while the
     ///   run is in progress (a path that does not exist) is yielded as the error that
@@ -175,7 +179,7 @@ impl Stream for Follow {
             let source = FollowSource {
                 target: this.target.clone(),
                 window: this.window,
-                previous: Vec::new(),
+                previous: None,
                 refused: false,
             };
             poll_stream(source, this.polling.clone())
@@ -187,8 +191,8 @@ impl Stream for Follow {
 struct FollowSource {
     target: Target,
     window: u32,
-    /// The window read at the previous poll.
-    previous: Vec<String>,
+    /// The window read at the previous poll (`None` before the first).
+    previous: Option<Vec<String>>,
     /// The previous poll's tail was refused while the run looked in progress.
     refused: bool,
 }
@@ -234,10 +238,11 @@ impl FollowSource {
         self.refused = false;
         // A server that sends more lines than were asked for is taken at its word: they
         // are all matched (in linear time) and the new ones yielded.
-        let (marker, fresh) = new_lines(&self.previous, &window, self.window as usize);
+        let previous = self.previous.as_deref();
+        let (marker, fresh) = new_lines(previous, &window, self.window as usize);
         queue.extend(marker);
         queue.extend(fresh.iter().cloned().map(FollowEvent::Line));
-        self.previous = window;
+        self.previous = Some(window);
         let t = &self.target;
         let run = t.jobs.run(&t.job, &t.run).await?;
         Ok(run.date_completed.is_some())
@@ -276,16 +281,21 @@ fn is_transient(e: &crate::Error) -> bool {
 }
 
 /// What `window` adds to `previous` (both the last lines of the file, oldest first, at
-/// most `size` of them): a marker when lines may be missing or the file was rewritten,
-/// then the lines not seen before.
+/// most `size` of them; `None` before the first window): a marker when lines may be
+/// missing or the file was rewritten, then the lines not seen before.
 fn new_lines<'a>(
-    previous: &[String],
+    previous: Option<&[String]>,
     window: &'a [String],
     size: usize,
 ) -> (Option<FollowEvent>, &'a [String]) {
-    if previous.is_empty() {
-        return (None, window);
-    }
+    let previous = match previous {
+        // The first window is where following starts.
+        None => return (None, window),
+        // The file was empty: a full window may have lines before it.
+        Some([]) if window.len() >= size => return (Some(FollowEvent::Gap), window),
+        Some([]) => return (None, window),
+        Some(previous) => previous,
+    };
     match overlap(previous, window) {
         k if k > 0 => (None, &window[k..]),
         // A full window that shares nothing: more than `size` lines came in between.
@@ -335,7 +345,7 @@ mod tests {
     fn step(previous: &[&str], window: &[&str], size: usize) -> (Option<FollowEvent>, Vec<String>) {
         let own = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let (previous, window) = (own(previous), own(window));
-        let (marker, fresh) = new_lines(&previous, &window, size);
+        let (marker, fresh) = new_lines(Some(&previous), &window, size);
         (marker, fresh.to_vec())
     }
 
@@ -353,7 +363,15 @@ mod tests {
         // Nothing new.
         assert_eq!(step(&["a", "b"], &["a", "b"], 5), (None, vec![]));
         // First poll: everything.
+        let first = ["x".to_owned()];
+        assert_eq!(new_lines(None, &first, 1), (None, &first[..]));
+        // An empty file that grew by less than a window: everything, nothing missed.
         assert_eq!(step(&[], &["x"], 5), (None, vec!["x".into()]));
+        // By a whole window: lines may have come before it.
+        assert_eq!(
+            step(&[], &["x", "y"], 2),
+            (Some(FollowEvent::Gap), vec!["x".into(), "y".into()])
+        );
     }
 
     /// Every pair of short sequences over two lines: the linear search finds what trying
