@@ -100,7 +100,9 @@ impl RetryPolicy {
         Duration::from_millis(rand::random_range(0..=millis))
     }
 
-    fn ceiling(&self, retry: u32) -> Duration {
+    /// The longest wait before retry number `retry`: `min(max_delay, base_delay *
+    /// 2^(retry-1))`.
+    pub(crate) fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32
             .checked_shl(retry.saturating_sub(1))
             .unwrap_or(u32::MAX);

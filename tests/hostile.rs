@@ -869,6 +869,34 @@ async fn with_retries_off_a_call_is_sent_once_and_a_429_still_pauses_its_scope()
 }
 
 #[tokio::test]
+async fn a_429_without_retry_after_still_pauses_its_scope_for_a_backoff() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/busy/"))
+        .respond_with(ResponseTemplate::new(429))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/jobs/other/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("job.json")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    // The pause (the first backoff's ceiling, 10 s) is longer than calls may wait.
+    let policy = RetryPolicy::none()
+        .base_delay(Duration::from_secs(10))
+        .max_retry_after(Duration::from_secs(1));
+    let client = builder(&server.uri()).retry(policy).build().unwrap();
+
+    let err = client.jobs().get("busy").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(err.retry_after(), None);
+    let err = client.clone().jobs().get("other").await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn a_created_job_whose_answer_does_not_decode_is_reported_as_outcome_unknown() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

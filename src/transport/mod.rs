@@ -357,10 +357,11 @@ impl Transport {
                 Ok(value) => return Ok(value),
                 Err(err) => self.call_error(err, &req.method, &req.url),
             };
-            // A 429 holds back every call of its scope, retried or not.
-            if let Some(wait) = err.retry_after()
-                && err.status() == Some(StatusCode::TOO_MANY_REQUESTS)
-            {
+            // A 429 holds back every call of its scope, retried or not: for as long as its
+            // `Retry-After` asks, or without one (its form is undocumented, and so is
+            // whether it comes), for this attempt's longest backoff.
+            if err.status() == Some(StatusCode::TOO_MANY_REQUESTS) {
+                let wait = err.retry_after().unwrap_or_else(|| policy.ceiling(attempt));
                 self.shared.throttle.pause(scope, wait).await;
             }
             let (wait, err) = self.retry_wait(req, err, attempt, started)?;
