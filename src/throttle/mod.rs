@@ -3,11 +3,9 @@
 //! and machine that uses the same store), so that a busy program stays under the service's
 //! hourly limits instead of being blocked by it.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::Quota;
 use reqwest::Method;
 use url::Url;
 
@@ -114,15 +112,6 @@ impl RateLimit {
             )));
         }
         Ok(())
-    }
-
-    /// The burst and refill of the in-process bucket: the same as [`gcra`](RateLimit::gcra).
-    fn quota(&self, scope: &str) -> Result<Quota> {
-        self.check(scope)?;
-        let burst = NonZeroU32::new(self.burst()).unwrap_or(NonZeroU32::MIN);
-        Quota::with_period(self.interval())
-            .map(|q| q.allow_burst(burst))
-            .ok_or_else(|| Error::Config(format!("the {scope} throttle has no period")))
     }
 }
 
@@ -500,13 +489,12 @@ mod tests {
 
     #[test]
     fn bursts_stay_under_the_hourly_limit() {
-        let quota = RateLimit::per_hour(1000).quota("test").unwrap();
-        let burst = quota.burst_size().get();
-        let refilled_in_an_hour = HOUR.as_nanos() / quota.replenish_interval().as_nanos();
-        assert_eq!(burst, 100);
-        assert!(u128::from(burst) + refilled_in_an_hour <= 1000);
-        assert!(RateLimit::per_hour(0).quota("test").is_err());
-        assert!(RateLimit::new(5, Duration::ZERO).quota("test").is_err());
+        let limit = RateLimit::per_hour(1000);
+        let refilled_in_an_hour = HOUR.as_nanos() / limit.interval().as_nanos();
+        assert_eq!(limit.burst(), 100);
+        assert!(u128::from(limit.burst()) + refilled_in_an_hour <= 1000);
+        assert!(RateLimit::per_hour(0).check("test").is_err());
+        assert!(RateLimit::new(5, Duration::ZERO).check("test").is_err());
     }
 
     #[tokio::test]
@@ -530,6 +518,33 @@ mod tests {
             t.acquire(Scope::Other, Duration::ZERO).await,
             Ok(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn clients_with_different_limits_on_one_store_spend_one_budget() {
+        // Bursts of 1 and 2, each followed by a wait of minutes: alternating between the
+        // two limits must not give either a fresh budget.
+        let (a, b) = (RateLimit::per_hour(10), RateLimit::per_hour(20));
+        let store = InProcessStore::new();
+        let granted = (0..20)
+            .filter(|i| {
+                let limit = if i % 2 == 0 { a } else { b };
+                matches!(
+                    store.admit_now(Scope::Other, Some(limit)),
+                    Ok(Admission::Granted)
+                )
+            })
+            .count();
+        assert!(granted <= 2, "{granted} granted");
+        assert!(matches!(
+            store.admit_now(Scope::Other, Some(b)),
+            Ok(Admission::Wait(wait)) if wait > Duration::from_secs(60)
+        ));
+        // Another scope has a budget of its own.
+        assert!(matches!(
+            store.admit_now(Scope::JobReads, Some(a)),
+            Ok(Admission::Granted)
+        ));
     }
 
     #[tokio::test]

@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt};
-use governor::clock::Clock;
-use governor::{DefaultDirectRateLimiter, RateLimiter};
 
 use super::{RateLimit, ThrottleScope};
 
@@ -62,17 +60,30 @@ pub trait ThrottleStore: Send + Sync + fmt::Debug + 'static {
     fn pause(&self, scope: ThrottleScope, wait: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
-/// The default [`ThrottleStore`]: token buckets in this process (the `governor` crate),
-/// shared by every client given the same store.
-#[derive(Default)]
+/// The default [`ThrottleStore`]: one budget per scope in this process, shared by every
+/// client given the same store, spent with [`RateLimit::gcra`] as the shared stores do. Its
+/// state is a scope's next theoretical arrival time, whatever the limit: clients with
+/// different limits spend one budget, each under its own limit.
 pub struct InProcessStore {
+    /// The clock's zero: times are nanoseconds since.
+    start: Instant,
     scopes: Mutex<[Slot; 3]>,
 }
 
 #[derive(Default)]
 struct Slot {
-    bucket: Option<(RateLimit, std::sync::Arc<DefaultDirectRateLimiter>)>,
+    /// The GCRA's theoretical arrival time of the scope's next request.
+    tat: Option<u64>,
     paused_until: Option<Instant>,
+}
+
+impl Default for InProcessStore {
+    fn default() -> Self {
+        InProcessStore {
+            start: Instant::now(),
+            scopes: Mutex::default(),
+        }
+    }
 }
 
 impl InProcessStore {
@@ -87,29 +98,23 @@ impl InProcessStore {
         limit: Option<RateLimit>,
     ) -> Result<Admission, StoreError> {
         let now = Instant::now();
-        let bucket = {
-            // A poisoned lock only means another call panicked; the state is still valid.
-            let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = &mut scopes[scope.index()];
-            if let Some(until) = slot.paused_until.filter(|u| *u > now) {
-                return Ok(Admission::Paused(until - now));
-            }
-            let Some(limit) = limit else {
-                return Ok(Admission::Granted);
-            };
-            match &slot.bucket {
-                Some((l, bucket)) if *l == limit => bucket.clone(),
-                _ => {
-                    let quota = limit.quota(scope.name())?;
-                    let bucket = std::sync::Arc::new(RateLimiter::direct(quota));
-                    slot.bucket = Some((limit, bucket.clone()));
-                    bucket
-                }
-            }
+        // A poisoned lock only means another call panicked; the state is still valid.
+        let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut scopes[scope.index()];
+        if let Some(until) = slot.paused_until.filter(|u| *u > now) {
+            return Ok(Admission::Paused(until - now));
+        }
+        let Some(limit) = limit else {
+            return Ok(Admission::Granted);
         };
-        Ok(match bucket.check() {
-            Ok(()) => Admission::Granted,
-            Err(not_until) => Admission::Wait(not_until.wait_time_from(bucket.clock().now())),
+        limit.check(scope.name())?;
+        let nanos = u64::try_from(now.duration_since(self.start).as_nanos()).unwrap_or(u64::MAX);
+        Ok(match limit.gcra(slot.tat, nanos) {
+            Ok(tat) => {
+                slot.tat = Some(tat);
+                Admission::Granted
+            }
+            Err(wait) => Admission::Wait(wait),
         })
     }
 }
