@@ -9,7 +9,10 @@
 //! watched job missing from the list. Past 1000 unfinished jobs the pages are read at once
 //! (see [`ListRequest::concurrency`](crate::ListRequest::concurrency)): when jobs were
 //! submitted while they were read, the rest are read again one after another (up to 9
-//! requests more), and a job that moved between pages costs a history read.
+//! requests more), and a job that moved between pages costs a history read. A last page
+//! that links nowhere but repeats a job (cut short by a submission) costs one page more,
+//! and a page past the end costs the first page again
+//! (see [`ListRequest::concurrency`](crate::ListRequest::concurrency)).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::IntoFuture;

@@ -415,6 +415,58 @@ async fn a_404_for_a_page_a_next_link_names_ends_a_list_that_shrank_at_any_concu
 }
 
 #[tokio::test]
+async fn a_last_page_cut_short_by_a_creation_is_read_past_at_any_concurrency() {
+    // [a b c d], 2 a page. Page 1 is read; page 2 is counted at 4, then N is created
+    // ([N a b c d]) and page 2 read up to that count: [b c], linking nowhere. b repeats:
+    // the page after it is read by number, and d, there all along, is not lost.
+    for concurrency in [1, 10] {
+        let server = MockServer::start().await;
+        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
+        serve(&server, None, page_of(4, link(2), &["a", "b"])).await;
+        serve(&server, Some("2"), page_of(4, None, &["b", "c"])).await;
+        serve(&server, Some("3"), page_of(5, None, &["d"])).await;
+
+        let list = client(&server).jobs().list().page_size(2);
+        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
+
+        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
+        assert_eq!(
+            ids(&items),
+            ["a", "b", "c", "d"],
+            "concurrency {concurrency}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn past_a_cut_page_a_404_ends_a_list_that_did_not_grow() {
+    // As above, but d was deleted as N was created: page 3 is past the end, as the first
+    // page, read again, tells.
+    for concurrency in [1, 10] {
+        let server = MockServer::start().await;
+        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
+        serve_in_turn(
+            &server,
+            None,
+            vec![
+                page_of(4, link(2), &["a", "b"]),
+                page_of(4, link(2), &["N", "a"]),
+            ],
+        )
+        .await;
+        serve(&server, Some("2"), page_of(4, None, &["b", "c"])).await;
+        let gone = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
+        serve(&server, Some("3"), gone).await;
+
+        let list = client(&server).jobs().list().page_size(2);
+        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
+
+        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
+        assert_eq!(ids(&items), ["a", "b", "c"], "concurrency {concurrency}");
+    }
+}
+
+#[tokio::test]
 async fn a_404_for_a_page_the_list_still_has_twice_is_an_error_not_its_end() {
     let server = MockServer::start().await;
     let next = api_url(&server, "jobs/?page=2&page_size=1000");

@@ -198,21 +198,36 @@ async fn a_deleted_job_and_an_unknown_id_finish_with_not_found() {
 #[tokio::test]
 async fn a_watched_job_missing_from_one_poll_is_confirmed_before_it_is_finished() {
     let server = MockServer::start().await;
-    // Poll 1 holds two pages, and the list moved between them: A shows on both.
+    // Poll 1 holds two pages, and the list moved between them: A shows on both. The last
+    // page repeats A and links nowhere, so page 3 is read too: past the end, as the first
+    // page, read again, tells.
     let next = api_url(&server, "jobs/?page=2&page_size=1000&state=not_completed");
     let first = json!({"count": 3, "next": next, "previous": null,
                        "results": [summary("X", "Queued"), summary("A", "Executing")]});
+    poll_answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(first.clone()),
+    )
+    .await;
     poll_answer(&server, ResponseTemplate::new(200).set_body_json(first)).await;
-    Mock::given(method("GET"))
-        .and(path(api_path("jobs/")))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    for (number, response) in [
+        (
+            "2",
+            ResponseTemplate::new(200).set_body_json(json!({
             "count": 3, "next": null, "previous": null,
-            "results": [summary("A", "Executing"), summary("B", "Queued")]})))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+            "results": [summary("A", "Executing"), summary("B", "Queued")]})),
+        ),
+        ("3", not_found()),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(api_path("jobs/")))
+            .and(query_param("page", number))
+            .respond_with(response)
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     // Poll 2: A is missing (it moved while the list was read), yet not finished.
     poll_answers(&server, vec![summary("B", "Queued")]).await;
     history_answers(&server, "A", &[("Executing", None), ("Queued", None)]).await;

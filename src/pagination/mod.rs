@@ -223,6 +223,10 @@ impl<T: DeserializeOwned + Send + 'static> ListRequest<T> {
     ///   (11 pages at the default 10 at once: 11,000 jobs at 1000 a page), while as many
     ///   are deleted so that the `count` does not grow, can still cost an item, yield
     ///   one twice, or make a page look like page 1 repeated (an error);
+    /// - a page that links nowhere yet repeats an item of the page before it may have been
+    ///   cut short: the service counts the list, then reads the page's items up to that
+    ///   count, and an item created in between pushes the last one out. The page after it
+    ///   is then read by number too (a 404 there is judged as below), at any concurrency;
     /// - an item created meanwhile may or may not be yielded;
     /// - a list that grew past its last page is followed through its `next` links; one
     ///   that shrank ends where the service says the pages end (a 404 for a page past

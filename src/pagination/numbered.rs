@@ -50,10 +50,9 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         };
         let first = once.fresh(first);
         if last < 2 {
-            let rest = walk
-                .into_stream()
-                .map(move |page| page.map(|page| once.fresh(page)));
-            return stream::iter([Ok(first)]).chain(rest).boxed();
+            return stream::iter([Ok(first)])
+                .chain(one_after_another(walk, once, url))
+                .boxed();
         }
         let client = walk.client.clone();
         let first_url = url.clone();
@@ -249,7 +248,12 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         }
         let walk = self.walk.as_mut()?;
         walk.seen.insert(page_key(&url));
-        match page.next.as_deref() {
+        let next = page.next.clone();
+        let page = self.once.fresh(page);
+        match next.as_deref() {
+            // A page that links nowhere but repeats items: items created meanwhile pushed
+            // some past it, under a count taken before (see `one_after_another`).
+            None if self.once.repeated > 0 => self.last = self.last.max(number + 1),
             // The list ends here now (it shrank while it was read).
             None => self.done = true,
             Some(next) if number == self.last => {
@@ -259,7 +263,6 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             }
             Some(_) => {}
         }
-        let page = self.once.fresh(page);
         // Items this page repeats from the pages before it were pushed down by items
         // created since those were read. Pages answered before the creations, whatever
         // their `count`, may then have missed an item pushed from the page before them onto
@@ -275,6 +278,52 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         }
         Some(Ok(page))
     }
+}
+
+/// The pages after the first of a list read one after another: its `next` links, each
+/// page's items yielded once. The service counts a page's list, then reads its items up
+/// to that count: an item created in between pushes the last one out of a page that
+/// links nowhere. Such a page repeats an item of the page before it (pushed down too), so
+/// after a page that repeats items and links nowhere, the next page is read by number
+/// (`first_url` with `page`), and so on while pages repeat items or link further; a 404
+/// for it is judged as any page's (see [`after_not_found`]).
+fn one_after_another<T: DeserializeOwned + Send + 'static>(
+    walk: PageWalk,
+    once: Once<T>,
+    first_url: Url,
+) -> PageStream<T> {
+    let client = walk.client.clone();
+    let per_page = once.per_page;
+    // (links, items yielded once, the number of the last page, reading past the links)
+    let state = (walk.into_stream(), once, 1u64, false);
+    stream::unfold(Some(state), move |state| {
+        let (client, first_url) = (client.clone(), first_url.clone());
+        async move {
+            let (mut links, mut once, number, past_links) = state?;
+            let number = number + 1;
+            let page = if past_links {
+                let url = page_url(&first_url, number);
+                match get_page(&client, url.clone()).await {
+                    Err(e) if e.is_not_found() => {
+                        after_not_found(client, first_url, per_page, number, url).await
+                    }
+                    page => page.map(Some),
+                }
+            } else {
+                links.next().await?.map(Some)
+            };
+            let page = match page {
+                Ok(Some(page)) => once.fresh(page),
+                Ok(None) => return None,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let past_links = past_links || (page.next.is_none() && once.repeated > 0);
+            let over = past_links && page.next.is_none() && once.repeated == 0;
+            let state = (!over).then_some((links, once, number, past_links));
+            Some((Ok(page), state))
+        }
+    })
+    .boxed()
 }
 
 /// The URL of page `number` of the list whose first page is `first`.
