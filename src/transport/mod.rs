@@ -20,10 +20,13 @@ use url::Url;
 mod body;
 mod redirect;
 mod request;
+mod timeouts;
 
 use body::{decode, parse_retry_after};
 
-pub(crate) use request::{Activity, ApiRequest, Body, FormFactory};
+pub(crate) use request::{ApiRequest, Body, FormFactory};
+pub(crate) use timeouts::Activity;
+use timeouts::{attempt_timed_out, until_idle};
 
 use crate::error::{ApiError, Error, Redactor, Result, host_of};
 use crate::retry::{Idempotency, Next, RetryPolicy, next_step};
@@ -570,40 +573,6 @@ impl Progress {
             .take()
             .unwrap_or_else(|| Error::invalid("body", "the upload body cannot be sent again"))
     }
-}
-
-/// `attempt`, cut (`None`) once `limit` has passed since it started, or, for an attempt
-/// whose body reports its progress, since that body's last progress.
-async fn until_idle<T>(
-    limit: Duration,
-    activity: Option<&Activity>,
-    attempt: impl Future<Output = T>,
-) -> Option<T> {
-    let mut attempt = std::pin::pin!(attempt);
-    let Some(mut deadline) = Instant::now().checked_add(limit) else {
-        return Some(attempt.await);
-    };
-    loop {
-        if let Ok(done) = tokio::time::timeout_at(deadline, attempt.as_mut()).await {
-            return Some(done);
-        }
-        match activity.and_then(|a| a.last().checked_add(limit)) {
-            Some(later) if later > deadline => deadline = later,
-            _ => return None,
-        }
-    }
-}
-
-/// The error of an attempt cut by its timeout.
-#[cold]
-fn attempt_timed_out(limit: Duration, streamed_body: bool, attempt: u32) -> Error {
-    Error::Timeout(if streamed_body {
-        format!(
-            "no progress for {limit:?}: nothing more of the body sent, or no answer after it (attempt {attempt})"
-        )
-    } else {
-        format!("no answer within {limit:?} (attempt {attempt})")
-    })
 }
 
 fn map_reqwest(e: reqwest::Error) -> Error {

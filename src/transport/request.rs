@@ -2,15 +2,13 @@
 //! it twice could do something twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use tokio::time::Instant;
 use url::Url;
 
+use super::Activity;
 use crate::error::{Error, Result};
 use crate::id::JobId;
 use crate::retry::Idempotency;
@@ -20,37 +18,6 @@ use crate::retry::Idempotency;
 /// was already consumed).
 pub(crate) type FormFactory =
     Arc<dyn Fn(&Activity) -> Option<reqwest::multipart::Form> + Send + Sync>;
-
-/// When an attempt's streamed body last made progress: an upload's attempt timeout counts
-/// from its last chunk sent, so a large file on a slow link is cut only by a stall.
-#[derive(Clone)]
-pub(crate) struct Activity(Arc<ActivityInner>);
-
-struct ActivityInner {
-    start: Instant,
-    /// Nanoseconds from `start` to the last progress.
-    last: AtomicU64,
-}
-
-impl Activity {
-    pub(crate) fn new() -> Self {
-        Activity(Arc::new(ActivityInner {
-            start: Instant::now(),
-            last: AtomicU64::new(0),
-        }))
-    }
-
-    /// Marks progress now.
-    pub(crate) fn touch(&self) {
-        let nanos = u64::try_from(self.0.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.0.last.fetch_max(nanos, Ordering::Relaxed);
-    }
-
-    /// When progress was last marked (the start, before any).
-    pub(crate) fn last(&self) -> Instant {
-        self.0.start + Duration::from_nanos(self.0.last.load(Ordering::Relaxed))
-    }
-}
 
 /// What a request carries.
 #[derive(Clone, Default)]
