@@ -80,9 +80,13 @@ impl JobOutcome {
             .iter()
             .enumerate()
             .find(|(_, e)| e.status.is_final())?;
-        let stopping = newest_first[at..]
-            .iter()
-            .any(|e| e.status == JobStatus::Stopping);
+        // A `Stopping` before the final entry: after it in the list, or dated no later
+        // than it (the service orders entries of one moment either way).
+        let stopping = newest_first.iter().enumerate().any(|(i, e)| {
+            e.status == JobStatus::Stopping
+                && (i > at
+                    || matches!((e.status_date, last.status_date), (Some(s), Some(f)) if s <= f))
+        });
         Some(Self::decide(last.clone(), stopping))
     }
 
@@ -143,5 +147,35 @@ impl JobOutcome {
             JobOutcome::Succeeded { .. } => None,
             JobOutcome::Failed { reason, .. } | JobOutcome::Stopped { reason, .. } => Some(reason),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(entries: &[(&str, &str)]) -> Vec<JobStatusEntry> {
+        let entries: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(s, d)| serde_json::json!({"status": s, "statusDate": d, "statusReason": null}))
+            .collect();
+        serde_json::from_value(serde_json::Value::Array(entries)).unwrap()
+    }
+
+    #[test]
+    fn a_stopping_of_the_same_moment_as_the_final_entry_counts_in_either_order() {
+        let (t0, t1) = ("2016-04-21T17:00:00Z", "2016-04-21T17:05:00Z");
+        // The service orders entries of one moment either way; a watch that saw
+        // `Stopping` a poll earlier lists it after `Completed`.
+        for served in [
+            [("Stopping", t1), ("Completed", t1), ("Executing", t0)],
+            [("Completed", t1), ("Stopping", t1), ("Executing", t0)],
+        ] {
+            let outcome = JobOutcome::from_history(&history(&served)).unwrap();
+            assert!(!outcome.is_success(), "{served:?}: {outcome}");
+        }
+        // A `Stopping` later than the final entry is not how it ended.
+        let later = history(&[("Stopping", t1), ("Completed", t0)]);
+        assert!(JobOutcome::from_history(&later).unwrap().is_success());
     }
 }
