@@ -550,6 +550,29 @@ async fn a_service_that_ignores_the_page_number_is_an_error_not_a_short_list() {
 }
 
 #[tokio::test]
+async fn a_page_that_links_back_is_not_taken_for_page_1_repeated() {
+    // [a b c], 1 a page. After page 1, N is created and c deleted: the count stays 3, and
+    // page 2 holds `a` again, as page 1 did. It links back to page 1: it is page 2, and
+    // the read goes on to `b`.
+    let server = MockServer::start().await;
+    let link = |n: u32| api_url(&server, &format!("jobs/?page={n}&page_size=1"));
+    let with_previous = |next: Option<String>, previous: String, id: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "count": 3, "next": next, "previous": previous,
+            "results": [{"id": id, "name": "job", "jobStatus": {"content": "Executing"}}]
+        }))
+    };
+    serve(&server, None, page_of(3, Some(link(2)), &["a"])).await;
+    serve_any(&server, "2", with_previous(Some(link(3)), link(1), "a")).await;
+    serve_any(&server, "3", with_previous(None, link(2), "b")).await;
+
+    let (items, err) = drain(client(&server).jobs().list().page_size(1).stream()).await;
+
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(ids(&items), ["a", "b"]);
+}
+
+#[tokio::test]
 async fn the_first_pages_next_link_keeps_its_guard() {
     let server = MockServer::start().await;
     let elsewhere = "http://127.0.0.2:9/api/v2/jobs/?page=2";

@@ -148,9 +148,11 @@ async fn read_jobs(
         if page.results.is_empty() {
             return Ok(read_through(read, repeated));
         }
-        // A page of jobs all read already: the service ignores the page number (or a
-        // thousand jobs were created since the page before). Either way no listing ends.
+        // A page of jobs all read already that does not link back: the service ignores
+        // the page number (a page that links back was pushed down by as many jobs
+        // created, and its listing is no witness).
         if number > 1
+            && page.previous.is_none()
             && page
                 .results
                 .iter()

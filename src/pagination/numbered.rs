@@ -235,9 +235,11 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
                 return Some(Err(e));
             }
         };
-        // The same items under the same count: the page number was ignored. (Under a new
-        // count they may have been pushed down a page by as many items created.)
+        // The same items under the same count, and no link back: the page number was
+        // ignored. (Under a new count they may have been pushed down a page by as many
+        // items created; a page that links to a previous one is not page 1.)
         if !page.results.is_empty()
+            && page.previous.is_none()
             && page.count == self.once.first_count
             && ids(&page.results, self.once.id_of) == self.first_ids
         {
