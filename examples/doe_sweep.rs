@@ -32,7 +32,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = scratch.path().join("inlet.template");
     std::fs::write(&template, "inlet_velocity ${velocity};\n")?;
     let uploaded = client.files().upload(&template).await?;
-    println!("uploaded template {} as {}", uploaded.name, uploaded.id);
+    println!(
+        "uploaded template {} as {}",
+        common::printable(&uploaded.name),
+        common::printable(&uploaded.id)
+    );
 
     // 2. The sweep: velocity = 10, 20, 30; two runs at a time.
     let velocity = ValueGenerator::fixed_range(10.0, 30.0, 10.0);

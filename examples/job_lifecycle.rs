@@ -44,7 +44,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = scratch.path().join("input.txt");
     std::fs::write(&input, "hello from rescale-rs\n")?;
     let uploaded = client.files().upload(&input).await?;
-    println!("uploaded {} as {}", uploaded.name, uploaded.id);
+    println!(
+        "uploaded {} as {}",
+        common::printable(&uploaded.name),
+        common::printable(&uploaded.id)
+    );
 
     // 2. Hardware from the catalogue: the first current core type that offers 1 core.
     let core_types: Vec<CoreType> = client.catalog().core_types().stream().try_collect().await?;
@@ -110,7 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .poll_interval(poll)
         .timeout(Duration::from_secs(3600))
         .await?;
-    jobs.delete(&job.id).await?;
-    println!("deleted job {}", job.id);
+    jobs.delete_with_input_files(&job.id).await?;
+    println!("deleted job {} and its input file", job.id);
     Ok(())
 }

@@ -180,7 +180,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     break;
                 };
                 let status = job.status().map(|s| s.to_string()).unwrap_or_default();
-                println!("{:<10} {:<20} {}", job.id, status, printable(&job.name));
+                println!(
+                    "{:<10} {:<20} {}",
+                    job.id,
+                    status,
+                    common::printable(&job.name)
+                );
                 shown += 1;
             }
         }
@@ -249,7 +254,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!(
                 "created and submitted {} ({})",
                 job.id,
-                printable(&job.name)
+                common::printable(&job.name)
             );
             let code = follow(client, job.id.as_str(), poll.or(default_poll)).await?;
             if let Some(dir) = dir {
@@ -281,7 +286,11 @@ async fn follow(
     let mut statuses = jobs.watch(id).poll_interval(poll);
     while let Some(entry) = statuses.try_next().await? {
         let reason = entry.status_reason.as_deref().unwrap_or("");
-        println!("  {:<20} {}", entry.status.as_str(), printable(reason));
+        println!(
+            "  {:<20} {}",
+            entry.status.as_str(),
+            common::printable(reason)
+        );
     }
     let outcome = jobs.wait_for_completion(id).poll_interval(poll).await?;
     Ok(match outcome {
@@ -292,7 +301,7 @@ async fn follow(
         other => {
             println!(
                 "did not succeed: {}",
-                printable(other.reason().unwrap_or("no reason given"))
+                common::printable(other.reason().unwrap_or("no reason given"))
             );
             ExitCode::FAILURE
         }
@@ -318,7 +327,7 @@ async fn follow_many(
         .iter()
         .map(|id| {
             let bar = lines.add(ProgressBar::new_spinner().with_style(style.clone()));
-            bar.set_prefix(printable(id));
+            bar.set_prefix(common::printable(id));
             bar.set_message("waiting for the first poll");
             (id.as_str(), bar)
         })
@@ -343,7 +352,7 @@ async fn follow_many(
             _ => continue,
         };
         let bar = bars.get(id.as_str());
-        let (id, text) = (printable(id.as_str()), printable(&text));
+        let (id, text) = (common::printable(id.as_str()), common::printable(&text));
         match bar {
             Some(bar) if in_place && finished => {
                 bar.finish_with_message(text.clone());
@@ -386,11 +395,4 @@ async fn download(
         dir.display()
     );
     Ok(())
-}
-
-/// Text from the server, with control characters replaced so it cannot drive the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

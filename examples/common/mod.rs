@@ -141,3 +141,10 @@ pub fn transfer_bar() -> (
     };
     (bar, callback)
 }
+
+/// Text from the server, with control characters replaced so it cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

@@ -8,7 +8,8 @@ use clap::Subcommand;
 use futures::TryStreamExt;
 use rescale::{Client, FollowEvent};
 
-use super::{Poll, printable, read_job};
+use super::common::printable;
+use super::{Poll, read_job};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
