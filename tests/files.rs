@@ -65,8 +65,12 @@ async fn upload_from_a_path_is_one_multipart_request_with_a_length() {
     assert_eq!(events.first().unwrap().kind, ProgressKind::Started);
     let sent: u64 = events.iter().map(|e| e.delta).sum();
     assert_eq!(sent, content.len() as u64);
-    assert_eq!(events.last().unwrap().done, content.len() as u64);
-    assert_eq!(events.last().unwrap().total, Some(content.len() as u64));
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, ProgressKind::Finished, "the file stored");
+    assert_eq!((last.done, last.delta), (content.len() as u64, 0));
+    assert_eq!(last.total, Some(content.len() as u64));
+    let finished = events.iter().filter(|e| e.kind == ProgressKind::Finished);
+    assert_eq!(finished.count(), 1);
 }
 
 #[tokio::test]

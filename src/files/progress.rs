@@ -21,7 +21,10 @@ pub enum ProgressKind {
 /// One progress report: which file, what happened, how far along it is.
 ///
 /// Sum `delta` over every event to drive one progress bar across many files: a skipped
-/// file counts its size once, in its `Skipped` event.
+/// file counts its size once, in its `Skipped` event. An upload sent again (after a
+/// failed attempt) starts over with a new `Started` event, its `done` back at 0: what its
+/// earlier attempt had sent counts once more in the sum, so a bar of one upload is best
+/// drawn from `done`.
 ///
 /// ```no_run
 /// use rescale::files::ProgressKind;
@@ -108,6 +111,13 @@ impl Reporter {
 
     pub(crate) fn finished(&self) {
         self.emit(ProgressKind::Finished, 0);
+    }
+
+    /// Reports a transfer finished whole, as one whose bytes were counted elsewhere (an
+    /// upload's, by the attempt that sent them).
+    pub(crate) fn finished_whole(mut self) {
+        self.done = self.total.unwrap_or(self.done);
+        self.finished();
     }
 
     pub(crate) fn skipped(&mut self, size: u64) {

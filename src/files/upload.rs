@@ -163,6 +163,7 @@ impl Upload {
             ));
         }
         let progress = self.progress;
+        let (progress_done, name_done) = (progress.clone(), name.clone());
         let (factory, idempotent): (FormFactory, bool) = match self.source {
             Source::Path(path) => {
                 let factory = move |activity: &Activity| {
@@ -190,6 +191,7 @@ impl Upload {
                 (Arc::new(factory), false)
             }
         };
+        let finished = Reporter::new(progress_done, name_done, Some(len));
         let url = self.client.transport.endpoint(&["files", "contents"]);
         let mut req = ApiRequest::new(Method::POST, url).operation("upload file");
         req.body = Body::Multipart(factory);
@@ -197,7 +199,9 @@ impl Upload {
             // A repeated upload stores a second copy of a file, never starts a job.
             req = req.idempotent();
         }
-        self.client.transport.json(req).await
+        let file = self.client.transport.json(req).await?;
+        finished.finished_whole();
+        Ok(file)
     }
 }
 
