@@ -73,13 +73,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Create and submit.
     let job = jobs.create(&new).await?;
     jobs.submit(&job.id).await?;
-    println!("submitted job {} on {}", job.id, core_type.code);
+    println!(
+        "submitted job {} on {}",
+        common::printable(job.id.as_str()),
+        common::printable(&core_type.code)
+    );
 
     // 4. Each status as it changes, then the outcome.
     let mut statuses = jobs.watch(&job.id).poll_interval(poll);
     while let Some(entry) = statuses.try_next().await? {
         let reason = entry.status_reason.as_deref().unwrap_or("");
-        println!("  {:<20} {reason}", entry.status.as_str());
+        println!(
+            "  {:<20} {}",
+            common::printable(entry.status.as_str()),
+            common::printable(reason)
+        );
     }
     match jobs
         .wait_for_completion(&job.id)
@@ -87,8 +95,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
     {
         JobOutcome::Succeeded { .. } => println!("job succeeded"),
-        JobOutcome::Failed { reason, .. } => println!("job failed: {reason}"),
-        JobOutcome::Stopped { reason, .. } => println!("job stopped: {reason}"),
+        JobOutcome::Failed { reason, .. } => println!("job failed: {}", common::printable(&reason)),
+        JobOutcome::Stopped { reason, .. } => {
+            println!("job stopped: {}", common::printable(&reason))
+        }
         other => println!("job ended: {other:?}"),
     }
 
@@ -115,6 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .timeout(Duration::from_secs(3600))
         .await?;
     jobs.delete_with_input_files(&job.id).await?;
-    println!("deleted job {} and its input file", job.id);
+    println!(
+        "deleted job {} and its input file",
+        common::printable(job.id.as_str())
+    );
     Ok(())
 }

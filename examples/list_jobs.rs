@@ -100,10 +100,7 @@ fn print_row([id, name, status, cluster, created]: [&str; 5]) {
 /// Text from the server, cut to `width` characters, with control characters (which could
 /// drive the terminal) replaced.
 fn cell(text: &str, width: usize) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+    let clean = common::printable(text);
     if clean.chars().count() <= width {
         clean
     } else {

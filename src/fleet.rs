@@ -305,14 +305,15 @@ impl FleetState {
             let Some(tracked) = self.watched.get_mut(id) else {
                 continue;
             };
-            // Seen in the list: its history's errors are no longer in a row.
-            if listed.contains_key(id) {
-                tracked.errors = 0;
-            }
             match listed.get(id) {
-                // Listed with an empty status: not submitted (yet).
-                Some(None) => self.queue.extend(tracked.unsubmitted(id)),
+                // Listed with an empty status: not submitted (yet). Its history was not
+                // needed, so its errors are no longer in a row.
+                Some(None) => {
+                    tracked.errors = 0;
+                    self.queue.extend(tracked.unsubmitted(id));
+                }
                 Some(status) if !status.as_ref().is_some_and(JobStatus::is_final) => {
+                    tracked.errors = 0;
                     tracked.unsubmitted_polls = 0;
                     if let Some(now) = status
                         && tracked.status.as_ref() != Some(now)

@@ -379,6 +379,22 @@ async fn a_job_seen_in_the_list_starts_its_count_of_history_errors_again() {
 }
 
 #[tokio::test]
+async fn a_job_listed_final_whose_history_keeps_failing_is_given_up() {
+    let server = MockServer::start().await;
+    // Listed with a final status, A's history is read at every poll: its errors are in a
+    // row, and the budget of one ends A with the second.
+    let busy = || ResponseTemplate::new(503).set_body_string("busy");
+    poll_answers(&server, vec![summary("A", "Completed")]).await;
+    history_answer(&server, "A", busy()).await;
+    poll_answers(&server, vec![summary("A", "Completed")]).await;
+    history_answer(&server, "A", busy()).await;
+
+    let client = client_without_retries(&server.uri());
+    let fleet = client.jobs().watch_many(["A"]).max_transient_errors(1);
+    assert_eq!(events(fleet).await, ["A 503"]);
+}
+
+#[tokio::test]
 async fn a_non_transient_list_error_ends_the_fleet() {
     let server = MockServer::start().await;
     let refused = ResponseTemplate::new(401).set_body_json(json!({"detail": "Invalid token."}));

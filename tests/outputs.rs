@@ -242,6 +242,34 @@ async fn outputs_of_several_runs_on_one_path_are_refused_naming_both() {
 }
 
 #[tokio::test]
+async fn a_file_and_a_file_beneath_it_are_refused_before_anything_is_written() {
+    let server = MockServer::start().await;
+    let files = vec![
+        ("under", "results/U", b"under".to_vec()),
+        ("file", "results", b"file".to_vec()),
+    ];
+    mount_outputs(&server, "J", &files, &[0, 0]).await;
+    let root = tempfile::tempdir().unwrap();
+
+    let err = client_at(&server.uri())
+        .files()
+        .download_outputs("J", root.path().join("out"))
+        .concurrency(1)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::UnsafePath { path, .. } if path == "results/U"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("beneath output file `file`"),
+        "{err}"
+    );
+    assert!(tree(root.path()).is_empty(), "{:?}", tree(root.path()));
+}
+
+#[tokio::test]
 async fn one_run_is_read_from_its_own_list() {
     let server = MockServer::start().await;
     let files = outputs();

@@ -187,7 +187,7 @@ impl DownloadOutputs {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        refuse_shared_targets(&plan)?;
+        refuse_shared_targets(&self.dir, &plan)?;
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|source| Error::Io {
@@ -251,27 +251,49 @@ impl IntoFuture for DownloadOutputs {
 }
 
 /// Refuses a plan in which two files would be written to one path (the outputs of a job
-/// with several runs share their `relativePath`s), naming both, before anything is written.
-/// Names that differ only in case are one file on Windows and macOS.
-fn refuse_shared_targets(plan: &[Planned]) -> Result<()> {
-    let mut seen = HashMap::with_capacity(plan.len());
-    for planned in plan {
-        let mut key = planned.target.to_string_lossy().into_owned();
+/// with several runs share their `relativePath`s), or one file beneath another (which the
+/// first would then be in the way of), naming both, before anything is written. Names
+/// that differ only in case are one file on Windows and macOS.
+fn refuse_shared_targets(dir: &Path, plan: &[Planned]) -> Result<()> {
+    let key = |path: &Path| {
+        let key = path.to_string_lossy().into_owned();
         if cfg!(any(windows, target_os = "macos")) {
-            key = key.to_lowercase();
+            key.to_lowercase()
+        } else {
+            key
         }
-        if let Some(first) = seen.insert(key, &planned.file.id) {
-            return Err(Error::UnsafePath {
-                path: planned.relative.clone(),
-                reason: format!(
-                    "two output files, `{}` and `{}`, would both be written there, and one \
-                     would overwrite the other (a job with several runs holds each run's \
-                     files at their path within the run): download each run into a \
-                     directory of its own with `DownloadOutputs::run`",
-                    snippet(first),
-                    snippet(&planned.file.id)
-                ),
-            });
+    };
+    let refuse = |planned: &Planned, reason: String| Error::UnsafePath {
+        path: planned.relative.clone(),
+        reason: format!(
+            "{reason} (a job with several runs holds each run's files at their path within \
+             the run: download each run into a directory of its own with \
+             `DownloadOutputs::run`)"
+        ),
+    };
+    let mut files = HashMap::with_capacity(plan.len());
+    for planned in plan {
+        if let Some(first) = files.insert(key(&planned.target), &planned.file.id) {
+            let reason = format!(
+                "output files `{}` and `{}` would both be written there, one over the other",
+                snippet(first),
+                snippet(&planned.file.id)
+            );
+            return Err(refuse(planned, reason));
+        }
+    }
+    for planned in plan {
+        let above = planned.target.ancestors().skip(1);
+        for parent in above.take_while(|p| *p != dir && p.starts_with(dir)) {
+            if let Some(file) = files.get(&key(parent)) {
+                let reason = format!(
+                    "output file `{}` would be written beneath output file `{}`, which is a \
+                     file",
+                    snippet(&planned.file.id),
+                    snippet(file)
+                );
+                return Err(refuse(planned, reason));
+            }
         }
     }
     Ok(())

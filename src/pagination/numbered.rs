@@ -51,7 +51,7 @@ pub(super) fn pages<T: DeserializeOwned + Send + 'static>(
         let first = once.fresh(first);
         if last < 2 {
             return stream::iter([Ok(first)])
-                .chain(one_after_another(walk, once, url))
+                .chain(one_after_another(walk, once, url, 1, false))
                 .boxed();
         }
         let client = walk.client.clone();
@@ -197,8 +197,7 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             return None;
         }
         if let Some(tail) = &mut self.tail {
-            let page = tail.next().await?;
-            return Some(page.map(|page| self.once.fresh(page)));
+            return tail.next().await;
         }
         let (number, url, page) = if self.one_by_one {
             let number = self.next_number;
@@ -212,18 +211,9 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             self.fetches.next().await?
         };
         self.next_number = number + 1;
-        let page = match page {
-            Ok(page) => Ok(Some(page)),
-            // Past the end of a list that shrank while it was read, the list itself gone
-            // (the job whose files these are was deleted), or a list that shrank and grew
-            // back: the first page, read again, tells.
-            Err(e) if e.is_not_found() => {
-                let client = self.walk.as_ref()?.client.clone();
-                let first_url = self.first_url.clone();
-                after_not_found(client, first_url, self.once.per_page, number, url.clone()).await
-            }
-            Err(e) => Err(e),
-        };
+        let client = self.walk.as_ref()?.client.clone();
+        let (first_url, per_page) = (self.first_url.clone(), self.once.per_page);
+        let page = judge(page, client, first_url, per_page, number, url.clone()).await;
         let page = match page {
             Ok(Some(page)) => page,
             Ok(None) => {
@@ -252,18 +242,28 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
         walk.seen.insert(page_key(&url));
         let next = page.next.clone();
         let page = self.once.fresh(page);
-        match next.as_deref() {
-            // A page that links nowhere but repeats items: items created meanwhile pushed
-            // some past it, under a count taken before (see `one_after_another`).
-            None if self.once.repeated > 0 => self.last = self.last.max(number + 1),
+        // The rest is read one page after another when the list grew past its last page
+        // (through the links), or when a page that links nowhere repeats items: items
+        // created meanwhile may have pushed some past it, under a count taken before (by
+        // number, see `one_after_another`).
+        let past_links = match next.as_deref() {
+            None if self.once.repeated > 0 => Some(None),
             // The list ends here now (it shrank while it was read).
-            None => self.done = true,
-            Some(next) if number == self.last => {
-                let mut walk = self.walk.take()?;
-                walk.next = Some(walk.follow(&url, next));
-                self.tail = Some(walk.into_stream());
+            None => {
+                self.done = true;
+                None
             }
-            Some(_) => {}
+            Some(next) if number == self.last => Some(Some(next)),
+            Some(_) => None,
+        };
+        if let Some(link) = past_links {
+            let mut walk = self.walk.take()?;
+            walk.next = link.map(|next| walk.follow(&url, next));
+            // The tail yields the pages from now on, each page's items once.
+            let spent = Once::new(self.once.id_of, 0);
+            let once = std::mem::replace(&mut self.once, spent);
+            let (first_url, by_number) = (self.first_url.clone(), link.is_none());
+            self.tail = Some(one_after_another(walk, once, first_url, number, by_number));
         }
         // Items this page repeats from the pages before it were pushed down by items
         // created since those were read. Pages answered before the creations, whatever
@@ -282,22 +282,25 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
     }
 }
 
-/// The pages after the first of a list read one after another: its `next` links, each
-/// page's items yielded once. The service counts a page's list, then reads its items up
-/// to that count: an item created in between pushes the last one out of a page that
-/// links nowhere. Such a page repeats an item of the page before it (pushed down too), so
-/// after a page that repeats items and links nowhere, the next page is read by number
-/// (`first_url` with `page`), and so on while pages repeat items or link further; a 404
-/// for it is judged as any page's (see [`after_not_found`]).
+/// The pages after page `number` of a list read one after another, each page's items
+/// yielded once: through its `next` links, or by number (`first_url` with `page`) when
+/// `by_number`. The service counts a page's list, then reads its items up to that count:
+/// an item created in between pushes the last one out of a page that links nowhere. Such a
+/// page repeats an item of the page before it (pushed down too), so after it the pages
+/// are read by number, on while they bring new items and repeat some or link further; a
+/// 404 for one is judged as any page's ([`judge`]). A page of nothing new read by number
+/// ends the list, so a service that answers any number past the end with the last page is
+/// not read for ever.
 fn one_after_another<T: DeserializeOwned + Send + 'static>(
     walk: PageWalk,
     once: Once<T>,
     first_url: Url,
+    number: u64,
+    by_number: bool,
 ) -> PageStream<T> {
     let client = walk.client.clone();
-    let per_page = once.per_page;
-    // (links, items yielded once, the number of the last page, reading past the links)
-    let state = (walk.into_stream(), once, 1u64, false);
+    // (links, items yielded once, the number of the last page, reading by number)
+    let state = (walk.into_stream(), once, number, by_number);
     stream::unfold(Some(state), move |state| {
         let (client, first_url) = (client.clone(), first_url.clone());
         async move {
@@ -305,12 +308,8 @@ fn one_after_another<T: DeserializeOwned + Send + 'static>(
             let number = number + 1;
             let page = if past_links {
                 let url = page_url(&first_url, number);
-                match get_page(&client, url.clone()).await {
-                    Err(e) if e.is_not_found() => {
-                        after_not_found(client, first_url, per_page, number, url).await
-                    }
-                    page => page.map(Some),
-                }
+                let page = get_page(&client, url.clone()).await;
+                judge(page, client, first_url, once.per_page, number, url).await
             } else {
                 links.next().await?.map(Some)
             };
@@ -319,13 +318,37 @@ fn one_after_another<T: DeserializeOwned + Send + 'static>(
                 Ok(None) => return None,
                 Err(e) => return Some((Err(e), None)),
             };
-            let past_links = past_links || (page.next.is_none() && once.repeated > 0);
-            let over = past_links && page.next.is_none() && once.repeated == 0;
-            let state = (!over).then_some((links, once, number, past_links));
+            let cut = page.next.is_none() && once.repeated > 0;
+            let go_on = match past_links {
+                false => page.next.is_some() || cut,
+                true => !page.results.is_empty() && (page.next.is_some() || once.repeated > 0),
+            };
+            let state = go_on.then_some((links, once, number, past_links || cut));
             Some((Ok(page), state))
         }
     })
     .boxed()
+}
+
+/// The answer for page `number` (at `url`) of the list whose first page is `first_url`, a
+/// 404 judged by [`after_not_found`]: `None` when the list now ends before the page.
+async fn judge<T: DeserializeOwned>(
+    page: Result<Page<T>>,
+    client: crate::Client,
+    first_url: Url,
+    per_page: u64,
+    number: u64,
+    url: Url,
+) -> Result<Option<Page<T>>> {
+    match page {
+        // Past the end of a list that shrank while it was read, the list itself gone (the
+        // job whose files these are was deleted), or a list that shrank and grew back: the
+        // first page, read again, tells.
+        Err(e) if e.is_not_found() => {
+            after_not_found(client, first_url, per_page, number, url).await
+        }
+        page => page.map(Some),
+    }
 }
 
 /// The URL of page `number` of the list whose first page is `first`.

@@ -362,9 +362,11 @@ impl Transport {
             };
             // A 429 holds back every call of its scope, retried or not: for as long as its
             // `Retry-After` asks, or without one (its form is undocumented, and so is
-            // whether it comes), for this attempt's longest backoff.
+            // whether it comes), for this attempt's longest backoff, within what a call
+            // may wait (a longer pause of the client's own would fail every call at once).
             if err.status() == Some(StatusCode::TOO_MANY_REQUESTS) {
-                let wait = err.retry_after().unwrap_or_else(|| policy.ceiling(attempt));
+                let backoff = policy.ceiling(attempt).min(policy.retry_after_cap());
+                let wait = err.retry_after().unwrap_or(backoff);
                 self.shared.throttle.pause(scope, wait).await;
             }
             let (wait, err) = self.retry_wait(req, err, attempt, started)?;
