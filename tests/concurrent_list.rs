@@ -414,28 +414,37 @@ async fn a_404_for_a_page_a_next_link_names_ends_a_list_that_shrank_at_any_concu
     }
 }
 
-#[tokio::test]
-async fn a_last_page_cut_short_by_a_creation_is_read_past_at_any_concurrency() {
-    // [a b c d], 2 a page. Page 1 is read; page 2 is counted at 4, then N is created
-    // ([N a b c d]) and page 2 read up to that count: [b c], linking nowhere. b repeats:
-    // the page after it is read by number, and d, there all along, is not lost.
+/// Page `n` of `jobs/`, 2 a page, as a `next` link.
+fn link(server: &MockServer, n: u32) -> Option<String> {
+    Some(api_url(server, &format!("jobs/?page={n}&page_size=2")))
+}
+
+/// Reads `jobs/` 2 a page at concurrency 1 and 10, each time from a server `mount` sets
+/// up, and checks that it yields `expected` and ends without an error.
+async fn read_at_any_concurrency(mount: impl AsyncFn(&MockServer), expected: &[&str]) {
     for concurrency in [1, 10] {
         let server = MockServer::start().await;
-        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
-        serve(&server, None, page_of(4, link(2), &["a", "b"])).await;
-        serve(&server, Some("2"), page_of(4, None, &["b", "c"])).await;
-        serve(&server, Some("3"), page_of(5, None, &["d"])).await;
+        mount(&server).await;
 
         let list = client(&server).jobs().list().page_size(2);
         let (items, err) = drain(list.concurrency(concurrency).stream()).await;
 
         assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
-        assert_eq!(
-            ids(&items),
-            ["a", "b", "c", "d"],
-            "concurrency {concurrency}"
-        );
+        assert_eq!(ids(&items), expected, "concurrency {concurrency}");
     }
+}
+
+#[tokio::test]
+async fn a_last_page_cut_short_by_a_creation_is_read_past_at_any_concurrency() {
+    // [a b c d], 2 a page. Page 1 is read; page 2 is counted at 4, then N is created
+    // ([N a b c d]) and page 2 read up to that count: [b c], linking nowhere. b repeats:
+    // the page after it is read by number, and d, there all along, is not lost.
+    let mount = async |server: &MockServer| {
+        serve(server, None, page_of(4, link(server, 2), &["a", "b"])).await;
+        serve(server, Some("2"), page_of(4, None, &["b", "c"])).await;
+        serve(server, Some("3"), page_of(5, None, &["d"])).await;
+    };
+    read_at_any_concurrency(mount, &["a", "b", "c", "d"]).await;
 }
 
 #[tokio::test]
@@ -443,71 +452,39 @@ async fn a_cut_last_page_reached_through_next_links_is_read_past_too() {
     // [a b c d], 2 a page. Page 1 is read (count 4); N1 is created: page 2 is [b c] under
     // 5, linking to page 3 (past the pages read by number, the read follows links). Page
     // 3 is counted at 5, then N2 is created: [c], linking nowhere. Page 4 holds d.
-    for concurrency in [1, 10] {
-        let server = MockServer::start().await;
-        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
-        serve(&server, None, page_of(4, link(2), &["a", "b"])).await;
-        serve_any(&server, "2", page_of(5, link(3), &["b", "c"])).await;
-        serve(&server, Some("3"), page_of(5, None, &["c"])).await;
-        serve(&server, Some("4"), page_of(6, None, &["d"])).await;
-
-        let list = client(&server).jobs().list().page_size(2);
-        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
-
-        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
-        assert_eq!(
-            ids(&items),
-            ["a", "b", "c", "d"],
-            "concurrency {concurrency}"
-        );
-    }
+    let mount = async |server: &MockServer| {
+        serve(server, None, page_of(4, link(server, 2), &["a", "b"])).await;
+        serve_any(server, "2", page_of(5, link(server, 3), &["b", "c"])).await;
+        serve(server, Some("3"), page_of(5, None, &["c"])).await;
+        serve(server, Some("4"), page_of(6, None, &["d"])).await;
+    };
+    read_at_any_concurrency(mount, &["a", "b", "c", "d"]).await;
 }
 
 #[tokio::test]
 async fn a_service_that_answers_any_page_past_the_end_with_the_last_ends_the_read() {
     // Page 2 is cut short (b repeated, linking nowhere), and every later number answers
     // page 2 again: nothing new, so the read ends there.
-    for concurrency in [1, 10] {
-        let server = MockServer::start().await;
-        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
-        serve(&server, None, page_of(4, link(2), &["a", "b"])).await;
-        serve(&server, Some("2"), page_of(4, None, &["b", "c"])).await;
-        serve(&server, Some("3"), page_of(4, None, &["b", "c"])).await;
-
-        let list = client(&server).jobs().list().page_size(2);
-        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
-
-        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
-        assert_eq!(ids(&items), ["a", "b", "c"], "concurrency {concurrency}");
-    }
+    let mount = async |server: &MockServer| {
+        serve(server, None, page_of(4, link(server, 2), &["a", "b"])).await;
+        serve(server, Some("2"), page_of(4, None, &["b", "c"])).await;
+        serve(server, Some("3"), page_of(4, None, &["b", "c"])).await;
+    };
+    read_at_any_concurrency(mount, &["a", "b", "c"]).await;
 }
 
 #[tokio::test]
 async fn past_a_cut_page_a_404_ends_a_list_that_did_not_grow() {
     // As above, but d was deleted as N was created: page 3 is past the end, as the first
     // page, read again, tells.
-    for concurrency in [1, 10] {
-        let server = MockServer::start().await;
-        let link = |n: u32| Some(api_url(&server, &format!("jobs/?page={n}&page_size=2")));
-        serve_in_turn(
-            &server,
-            None,
-            vec![
-                page_of(4, link(2), &["a", "b"]),
-                page_of(4, link(2), &["N", "a"]),
-            ],
-        )
-        .await;
-        serve(&server, Some("2"), page_of(4, None, &["b", "c"])).await;
+    let mount = async |server: &MockServer| {
+        let first = |ids: &[&str]| page_of(4, link(server, 2), ids);
+        serve_in_turn(server, None, vec![first(&["a", "b"]), first(&["N", "a"])]).await;
+        serve(server, Some("2"), page_of(4, None, &["b", "c"])).await;
         let gone = ResponseTemplate::new(404).set_body_json(json!({"detail": "Invalid page."}));
-        serve(&server, Some("3"), gone).await;
-
-        let list = client(&server).jobs().list().page_size(2);
-        let (items, err) = drain(list.concurrency(concurrency).stream()).await;
-
-        assert!(err.is_none(), "concurrency {concurrency}: {err:?}");
-        assert_eq!(ids(&items), ["a", "b", "c"], "concurrency {concurrency}");
-    }
+        serve(server, Some("3"), gone).await;
+    };
+    read_at_any_concurrency(mount, &["a", "b", "c"]).await;
 }
 
 #[tokio::test]

@@ -464,7 +464,7 @@ impl PageWalk {
 
     /// After `err`, a 404 for the page at `url`: a page past the first, numbered by its
     /// link, is judged by reading the first page again (the list shrank and ends before
-    /// it, it reaches the page again, or it is gone: see [`numbered::after_not_found`]);
+    /// it, it reaches the page again, or it is gone: see [`numbered::judge`]);
     /// the first page's 404, or a page the link does not number, is the error.
     #[cold]
     async fn after_not_found<T: DeserializeOwned>(
@@ -479,7 +479,7 @@ impl PageWalk {
         match (&self.first, number) {
             (Some((first, per_page)), Some(number)) if number > 1 => {
                 let (client, first) = (self.client.clone(), first.clone());
-                numbered::after_not_found(client, first, *per_page, number, url.clone()).await
+                numbered::judge(Err(err), client, first, *per_page, number, url.clone()).await
             }
             _ => Err(err),
         }

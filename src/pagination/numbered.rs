@@ -330,9 +330,12 @@ fn one_after_another<T: DeserializeOwned + Send + 'static>(
     .boxed()
 }
 
-/// The answer for page `number` (at `url`) of the list whose first page is `first_url`, a
-/// 404 judged by [`after_not_found`]: `None` when the list now ends before the page.
-async fn judge<T: DeserializeOwned>(
+/// The answer for page `number` (at `url`) of the list whose first page is `first_url`
+/// (`per_page` items a page), a 404 judged by reading the first page again: `None` when it
+/// says the list now ends before the page (it shrank while it was read); the page read
+/// once more when the list reaches it again (it shrank and grew back); the first page's
+/// error when the list itself is gone (a job's files once the job is deleted).
+pub(super) async fn judge<T: DeserializeOwned>(
     page: Result<Page<T>>,
     client: crate::Client,
     first_url: Url,
@@ -341,37 +344,9 @@ async fn judge<T: DeserializeOwned>(
     url: Url,
 ) -> Result<Option<Page<T>>> {
     match page {
-        // Past the end of a list that shrank while it was read, the list itself gone (the
-        // job whose files these are was deleted), or a list that shrank and grew back: the
-        // first page, read again, tells.
-        Err(e) if e.is_not_found() => {
-            after_not_found(client, first_url, per_page, number, url).await
-        }
-        page => page.map(Some),
+        Err(e) if e.is_not_found() => {}
+        page => return page.map(Some),
     }
-}
-
-/// The URL of page `number` of the list whose first page is `first`.
-fn page_url(first: &Url, number: u64) -> Url {
-    let mut url = first.clone();
-    url.query_pairs_mut()
-        .append_pair("page", &number.to_string());
-    url
-}
-
-/// After a 404 for page `number` (at `url`) of the list whose first page is `first_url`
-/// (`per_page` items a page): `None` when the first page, read again, says the list now
-/// ends before it (it shrank); the page read once more when the list reaches it again;
-/// the first page's error when the list itself is gone (a job's files once the job is
-/// deleted).
-#[cold]
-pub(super) async fn after_not_found<T: DeserializeOwned>(
-    client: crate::Client,
-    first_url: Url,
-    per_page: u64,
-    number: u64,
-    url: Url,
-) -> Result<Option<Page<T>>> {
     let first: Page<T> = get_page(&client, first_url).await?;
     let shrank = first
         .count
@@ -380,4 +355,12 @@ pub(super) async fn after_not_found<T: DeserializeOwned>(
         return Ok(None);
     }
     get_page(&client, url).await.map(Some)
+}
+
+/// The URL of page `number` of the list whose first page is `first`.
+fn page_url(first: &Url, number: u64) -> Url {
+    let mut url = first.clone();
+    url.query_pairs_mut()
+        .append_pair("page", &number.to_string());
+    url
 }
