@@ -478,7 +478,7 @@ impl PageWalk {
             .and_then(|(_, v)| v.parse::<u64>().ok());
         match (&self.first, number) {
             (Some((first, per_page)), Some(number)) if number > 1 => {
-                let (client, first) = (self.client.clone(), first.clone());
+                let client = &self.client;
                 numbered::judge(Err(err), client, first, *per_page, number, url.clone()).await
             }
             _ => Err(err),

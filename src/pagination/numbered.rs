@@ -211,9 +211,8 @@ impl<T: DeserializeOwned + Send + 'static> Numbered<T> {
             self.fetches.next().await?
         };
         self.next_number = number + 1;
-        let client = self.walk.as_ref()?.client.clone();
-        let (first_url, per_page) = (self.first_url.clone(), self.once.per_page);
-        let page = judge(page, client, first_url, per_page, number, url.clone()).await;
+        let (client, per_page) = (&self.walk.as_ref()?.client, self.once.per_page);
+        let page = judge(page, client, &self.first_url, per_page, number, url.clone()).await;
         let page = match page {
             Ok(Some(page)) => page,
             Ok(None) => {
@@ -298,36 +297,68 @@ fn one_after_another<T: DeserializeOwned + Send + 'static>(
     number: u64,
     by_number: bool,
 ) -> PageStream<T> {
-    let client = walk.client.clone();
-    // (links, items yielded once, the number of the last page, reading by number)
-    let state = (walk.into_stream(), once, number, by_number);
-    stream::unfold(Some(state), move |state| {
-        let (client, first_url) = (client.clone(), first_url.clone());
-        async move {
-            let (mut links, mut once, number, past_links) = state?;
-            let number = number + 1;
-            let page = if past_links {
-                let url = page_url(&first_url, number);
-                let page = get_page(&client, url.clone()).await;
-                judge(page, client, first_url, once.per_page, number, url).await
-            } else {
-                links.next().await?.map(Some)
-            };
-            let page = match page {
-                Ok(Some(page)) => once.fresh(page),
-                Ok(None) => return None,
-                Err(e) => return Some((Err(e), None)),
-            };
-            let cut = page.next.is_none() && once.repeated > 0;
-            let go_on = match past_links {
-                false => page.next.is_some() || cut,
-                true => !page.results.is_empty() && (page.next.is_some() || once.repeated > 0),
-            };
-            let state = go_on.then_some((links, once, number, past_links || cut));
-            Some((Ok(page), state))
-        }
+    let read = OneAfterAnother {
+        client: walk.client.clone(),
+        links: walk.into_stream(),
+        once,
+        first_url,
+        number,
+        by_number,
+    };
+    stream::unfold(Some(read), |read| async move {
+        let mut read = read?;
+        let (page, go_on) = read.next().await?;
+        Some((page, go_on.then_some(read)))
     })
     .boxed()
+}
+
+/// Where [`one_after_another`] is.
+struct OneAfterAnother<T> {
+    client: crate::Client,
+    links: PageStream<T>,
+    once: Once<T>,
+    first_url: Url,
+    /// The number of the last page read.
+    number: u64,
+    /// Reading by number rather than through the links.
+    by_number: bool,
+}
+
+impl<T: DeserializeOwned + Send + 'static> OneAfterAnother<T> {
+    /// The next page, and whether the read goes on after it.
+    async fn next(&mut self) -> Option<(Result<Page<T>>, bool)> {
+        self.number += 1;
+        let page = if self.by_number {
+            let url = page_url(&self.first_url, self.number);
+            let page = get_page(&self.client, url.clone()).await;
+            let per_page = self.once.per_page;
+            judge(
+                page,
+                &self.client,
+                &self.first_url,
+                per_page,
+                self.number,
+                url,
+            )
+            .await
+        } else {
+            self.links.next().await?.map(Some)
+        };
+        let page = match page {
+            Ok(Some(page)) => self.once.fresh(page),
+            Ok(None) => return None,
+            Err(e) => return Some((Err(e), false)),
+        };
+        let repeated = self.once.repeated > 0;
+        let cut = page.next.is_none() && repeated;
+        let go_on = match self.by_number {
+            false => page.next.is_some() || cut,
+            true => !page.results.is_empty() && (page.next.is_some() || repeated),
+        };
+        self.by_number |= cut;
+        Some((Ok(page), go_on))
+    }
 }
 
 /// The answer for page `number` (at `url`) of the list whose first page is `first_url`
@@ -337,8 +368,8 @@ fn one_after_another<T: DeserializeOwned + Send + 'static>(
 /// error when the list itself is gone (a job's files once the job is deleted).
 pub(super) async fn judge<T: DeserializeOwned>(
     page: Result<Page<T>>,
-    client: crate::Client,
-    first_url: Url,
+    client: &crate::Client,
+    first_url: &Url,
     per_page: u64,
     number: u64,
     url: Url,
@@ -347,14 +378,14 @@ pub(super) async fn judge<T: DeserializeOwned>(
         Err(e) if e.is_not_found() => {}
         page => return page.map(Some),
     }
-    let first: Page<T> = get_page(&client, first_url).await?;
+    let first: Page<T> = get_page(client, first_url.clone()).await?;
     let shrank = first
         .count
         .is_some_and(|count| count.div_ceil(per_page.max(1)) < number);
     if shrank {
         return Ok(None);
     }
-    get_page(&client, url).await.map(Some)
+    get_page(client, url).await.map(Some)
 }
 
 /// The URL of page `number` of the list whose first page is `first`.
